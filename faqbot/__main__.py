@@ -1,0 +1,7 @@
+"""python -m faqbot"""
+
+import sys
+
+from faqbot.cli import main
+
+sys.exit(main())

