@@ -172,7 +172,9 @@ class IndexStore:
                     f"index file {path} is missing or corrupt: run 'faqbot index --rebuild'"
                 )
         try:
-            passages = [Passage.model_validate_json(line) for line in _lines(folder / "passages.jsonl")]
+            rows = [json.loads(line) for line in _lines(folder / "passages.jsonl")]
+            passages = [Passage.model_validate({k: v for k, v in r.items() if k != "vkey"})
+                        for r in rows]
             faq_rows_raw = [json.loads(line) for line in _lines(folder / "faq.jsonl")]
             knowledge = json.loads((folder / "knowledge.json").read_text("utf-8"))
             passage_index = faiss.read_index(str(folder / "passages.faiss"))

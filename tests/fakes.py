@@ -1,0 +1,39 @@
+"""Deterministic stand-ins for the embedding model (shared by every test module)."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+
+import numpy as np
+
+
+class FakeEmbedder:
+    """Bag-of-words hashed into a small space: same text, same vector; shared words, closer.
+
+    Records every text it was asked to embed, so tests can assert what was (not) embedded.
+    """
+
+    model_id = "fake/bag-of-words"
+
+    def __init__(self, dim: int = 64) -> None:
+        self.dim = dim
+        self.calls: list[list[str]] = []
+
+    @property
+    def embedded(self) -> list[str]:
+        return [t for call in self.calls for t in call]
+
+    def embed(self, texts: list[str]) -> np.ndarray:
+        self.calls.append(list(texts))
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        for i, text in enumerate(texts):
+            for word in re.findall(r"\w+", text.casefold()):
+                h = int.from_bytes(hashlib.blake2b(word.encode(), digest_size=8).digest(), "big")
+                out[i, h % self.dim] += 1.0 if (h >> 32) & 1 else -1.0
+            norm = np.linalg.norm(out[i])
+            if norm == 0:
+                out[i, 0] = 1.0
+            else:
+                out[i] /= norm
+        return out
