@@ -10,8 +10,6 @@ from faqbot.models import Document, Passage
 
 #: all-MiniLM-L6-v2 reads 256 word pieces; ~120 English words stay well inside that.
 MAX_WORDS = 120
-#: a trailing piece shorter than this joins the passage before it when that still fits.
-MIN_WORDS = 25
 CHUNKER_VERSION = "sentences-v1"
 
 _ABBREVIATIONS = {"e.g", "i.e", "etc", "vs", "mr", "mrs", "ms", "dr", "inc", "ltd", "llc", "co",
@@ -74,11 +72,12 @@ def _pack(text: str, spans: list[tuple[int, int]], max_words: int) -> list[tuple
         else:
             groups.append([span])
             count = n
-    # fold a short tail into its neighbour when the pair still fits comfortably
+    # a very short tail (under a fifth of the limit) joins the passage before it when the
+    # pair stays within 120% of the limit: a lone closing sentence reads badly on its own
     if len(groups) > 1:
         tail = sum(_words(text, s) for s in groups[-1])
         head = sum(_words(text, s) for s in groups[-2])
-        if tail < MIN_WORDS and head + tail <= max_words + MIN_WORDS:
+        if tail < max_words // 5 and head + tail <= max_words * 1.2:
             groups[-2].extend(groups.pop())
     return [(g[0][0], g[-1][1]) for g in groups]
 

@@ -91,13 +91,13 @@ def load_knowledge(root: Path, today: dt.date | None = None) -> Knowledge:
                 continue
             found = read_structured(text, rel)
             kb.problems.extend(found.problems)
-            for entry in found.faq:
+            for entry, line in found.faq:
                 if entry.id in faq_lines:
                     other, other_line = faq_lines[entry.id]
-                    kb.problems.append(Problem(rel, found.faq_lines[entry.id],
+                    kb.problems.append(Problem(rel, line,
                         f"duplicate FAQ id '{entry.id}' (first at {other}:{other_line})"))
                     continue
-                faq_lines[entry.id] = (rel, found.faq_lines[entry.id])
+                faq_lines[entry.id] = (rel, line)
                 kb.faq.append(entry)
             if found.opt_out is not None:
                 if kb.opt_out is not None:

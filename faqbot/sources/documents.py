@@ -72,7 +72,7 @@ def _sections_from_lines(body: str, first_line: int, headings: bool) -> list[Sec
             while stack and stack[-1][0] >= level:
                 stack.pop()
             stack.append((level, match.group(2).strip()))
-            start, start_line = offset + len(line), number + 1
+            start, start_line = offset + len(line), number
         offset += len(line)
     if body[start:].strip():
         sections.append(

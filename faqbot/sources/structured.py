@@ -16,8 +16,7 @@ from faqbot.sources import yamlfile
 class StructuredFile:
     """What one YAML knowledge file held, with the line of each FAQ entry."""
 
-    faq: list[FaqEntry] = field(default_factory=list)
-    faq_lines: dict[str, int] = field(default_factory=dict)
+    faq: list[tuple[FaqEntry, int]] = field(default_factory=list)  # (entry, its line)
     opt_out: OptOutProcedure | None = None
     problems: list[Problem] = field(default_factory=list)
 
@@ -62,8 +61,7 @@ def _read_faq(entries: Any, node: Any, rel: str, out: StructuredFile) -> None:
         except ValidationError as exc:
             out.problems.extend(yamlfile.validation_problems(exc, node, rel, ("faq", i)))
             continue
-        out.faq.append(entry)
-        out.faq_lines[entry.id] = line or 1
+        out.faq.append((entry, line or 1))
 
 
 def _read_opt_out(raw: Any, node: Any, rel: str, out: StructuredFile) -> None:

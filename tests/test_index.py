@@ -1,0 +1,175 @@
+"""The index on disk: exact search, incremental builds, crash safety, corruption, rollback."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from faqbot import index as index_module
+from faqbot.errors import KnowledgeError, StoreError, StoreLockedError
+from faqbot.index import IndexStore, make_faiss_index
+from faqbot.sources import load_knowledge
+from tests.fakes import FakeEmbedder
+
+
+def build(knowledge: Path, root: Path, embedder: FakeEmbedder, **kw):  # type: ignore[no-untyped-def]
+    return IndexStore(root).build(load_knowledge(knowledge), embedder, **kw)
+
+
+@pytest.mark.parametrize("hnsw_from", [10**9, 1])
+def test_faiss_matches_brute_force(hnsw_from: int) -> None:
+    rng = np.random.default_rng(7)
+    vectors = rng.normal(size=(500, 32)).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    queries = vectors[:20] + 0.05 * rng.normal(size=(20, 32)).astype(np.float32)
+    queries /= np.linalg.norm(queries, axis=1, keepdims=True)
+    index = make_faiss_index(vectors, hnsw_from=hnsw_from)
+    scores, rows = index.search(queries, 10)
+    exact = queries @ vectors.T
+    expected_rows = np.argsort(-exact, axis=1)[:, :10]
+    if hnsw_from == 1:  # approximate: high recall, exact scores for what it returns
+        recall = np.mean([len(set(r) & set(e)) / 10 for r, e in zip(rows, expected_rows)])
+        assert recall >= 0.9
+    else:
+        assert (rows == expected_rows).all()
+    np.testing.assert_allclose(scores, np.take_along_axis(exact, rows, axis=1), rtol=1e-5)
+
+
+def test_build_writes_json_faiss_and_manifest(knowledge: Path, tmp_path: Path) -> None:
+    report = build(knowledge, tmp_path / "ix", FakeEmbedder())
+    store = IndexStore(tmp_path / "ix")
+    folder = store.versions / store.current_name()
+    names = sorted(p.name for p in folder.iterdir())
+    assert names == ["faq.faiss", "faq.jsonl", "knowledge.json", "manifest.json",
+                     "passages.faiss", "passages.jsonl"]
+    assert not list(folder.glob("*.pkl")) and not list(folder.glob("*.pickle"))
+    manifest = json.loads((folder / "manifest.json").read_text())
+    assert manifest["model_id"] == "fake/bag-of-words" and manifest["dim"] == 64
+    assert manifest["format"] == index_module.FORMAT_VERSION
+    assert set(manifest["files"]) == {"faq.yml", "opt-out.yml", "policies/sample-policy.md"}
+    snapshot = store.load()
+    assert len(snapshot.passages) == report.passages == manifest["counts"]["passages"]
+    assert snapshot.opt_out is not None and len(snapshot.faq) == 2
+    assert "Café" in snapshot.passages[0].title  # non-ASCII survives the JSON round trip
+
+
+def test_incremental_build_embeds_only_what_changed(knowledge: Path, tmp_path: Path) -> None:
+    first = FakeEmbedder()
+    build(knowledge, tmp_path / "ix", first)
+    assert first.embedded  # everything, the first time
+
+    unchanged = FakeEmbedder()
+    report = build(knowledge, tmp_path / "ix", unchanged)
+    assert unchanged.embedded == [] and report.changed == 0 and report.embedded == 0
+
+    doc = knowledge / "policies" / "sample-policy.md"
+    doc.write_text(doc.read_text().replace("Deleted messages are removed from the workspace.",
+                                           "Deleted messages are purged within 30 days."))
+    (knowledge / "extra.md").write_text("---\ntitle: Extra\nurl: https://x\n---\nNew words.\n")
+    edited = FakeEmbedder()
+    report = build(knowledge, tmp_path / "ix", edited)
+    assert report.changed == 1 and report.added == 1 and report.removed == 0
+    assert len(edited.embedded) == 2  # the edited passage and the new file's one passage
+    assert any("purged within 30 days" in t for t in edited.embedded)
+    assert any("New words." in t for t in edited.embedded)
+
+    (knowledge / "extra.md").unlink()
+    removed = FakeEmbedder()
+    report = build(knowledge, tmp_path / "ix", removed)
+    assert report.removed == 1 and removed.embedded == []
+    snapshot = IndexStore(tmp_path / "ix").load()
+    assert all(p.doc != "extra.md" for p in snapshot.passages)
+    # reused vectors are the ones a full build would compute
+    fresh = FakeEmbedder()
+    vectors = snapshot.passage_index.reconstruct_n(0, snapshot.passage_index.ntotal)
+    from faqbot.chunking import embedding_text
+
+    np.testing.assert_allclose(vectors, fresh.embed([embedding_text(p) for p in snapshot.passages]))
+
+
+def test_crash_mid_build_keeps_previous_index(knowledge: Path, tmp_path: Path,
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    build(knowledge, tmp_path / "ix", FakeEmbedder())
+    store = IndexStore(tmp_path / "ix")
+    before = store.current_name()
+    (knowledge / "extra.md").write_text("---\ntitle: Extra\n---\nNew words.\n")
+
+    def crash(*args: object, **kwargs: object) -> None:
+        raise OSError("disk full")
+
+    monkeypatch.setattr(index_module, "_write_faiss", crash)
+    with pytest.raises(OSError):
+        build(knowledge, tmp_path / "ix", FakeEmbedder())
+    assert store.current_name() == before
+    assert all(p.doc != "extra.md" for p in store.load().passages)
+    monkeypatch.undo()
+    build(knowledge, tmp_path / "ix", FakeEmbedder())  # the next build sweeps the leftovers
+    assert not list(store.versions.glob(".tmp-*"))
+    assert any(p.doc == "extra.md" for p in store.load().passages)
+
+
+def test_broken_knowledge_leaves_index_untouched(knowledge: Path, tmp_path: Path) -> None:
+    build(knowledge, tmp_path / "ix", FakeEmbedder())
+    before = IndexStore(tmp_path / "ix").current_name()
+    (knowledge / "faq.yml").write_text("faq:\n  - id: x\n   bad: indent\n")
+    with pytest.raises(KnowledgeError) as info:
+        build(knowledge, tmp_path / "ix", FakeEmbedder())
+    assert str(info.value).startswith("faq.yml:3: error: invalid YAML")
+    assert IndexStore(tmp_path / "ix").current_name() == before
+
+
+def test_other_model_triggers_full_rebuild(knowledge: Path, tmp_path: Path) -> None:
+    build(knowledge, tmp_path / "ix", FakeEmbedder())
+    other = FakeEmbedder(dim=32)
+    other.model_id = "fake/other"
+    kb = load_knowledge(knowledge)
+    store = IndexStore(tmp_path / "ix")
+    assert "built with model fake/bag-of-words" in (store.stale_reason(kb, "fake/other") or "")
+    report = store.build(kb, other)
+    assert report.rebuilt_from_scratch and "model changed" in report.reason
+    assert store.load().passage_index.d == 32
+
+
+@pytest.mark.parametrize("victim", ["passages.faiss", "passages.jsonl", "manifest.json"])
+def test_corrupt_files_are_detected(knowledge: Path, tmp_path: Path, victim: str) -> None:
+    build(knowledge, tmp_path / "ix", FakeEmbedder())
+    store = IndexStore(tmp_path / "ix")
+    path = store.versions / store.current_name() / victim
+    path.write_bytes(path.read_bytes()[: len(path.read_bytes()) // 2])
+    with pytest.raises(StoreError, match="faqbot index"):
+        store.load()
+    # a build recovers: it does not trust the corrupt version's vectors
+    report = store.build(load_knowledge(knowledge), FakeEmbedder())
+    assert report.rebuilt_from_scratch
+    assert store.load().passages
+
+
+def test_rollback_returns_to_previous_version(knowledge: Path, tmp_path: Path) -> None:
+    store = IndexStore(tmp_path / "ix")
+    build(knowledge, tmp_path / "ix", FakeEmbedder())
+    first = store.current_name()
+    (knowledge / "extra.md").write_text("---\ntitle: Extra\n---\nNew words.\n")
+    build(knowledge, tmp_path / "ix", FakeEmbedder())
+    assert store.current_name() != first
+    assert store.rollback() == first
+    assert store.current_name() == first
+    assert all(p.doc != "extra.md" for p in store.load().passages)
+    with pytest.raises(StoreError, match="no earlier"):
+        store.rollback()
+
+
+def test_old_versions_are_pruned(knowledge: Path, tmp_path: Path) -> None:
+    store = IndexStore(tmp_path / "ix")
+    for i in range(5):
+        (knowledge / "extra.md").write_text(f"---\ntitle: Extra\n---\nVersion {i}.\n")
+        build(knowledge, tmp_path / "ix", FakeEmbedder())
+    assert len(store.version_names()) == index_module.KEEP_VERSIONS
+
+
+def test_second_builder_is_refused(knowledge: Path, tmp_path: Path) -> None:
+    store = IndexStore(tmp_path / "ix")
+    with store.lock(), pytest.raises(StoreLockedError, match="another build"):
+        build(knowledge, tmp_path / "ix", FakeEmbedder())

@@ -1,0 +1,65 @@
+"""Ranking and declining with the fake embedder (the real model has its own tests)."""
+
+from __future__ import annotations
+
+import pytest
+
+from faqbot.search import Engine, has_words, normalise_query
+from faqbot.service import open_engine
+from faqbot.settings import Settings
+from tests.fakes import FakeEmbedder
+
+
+@pytest.fixture
+def engine(settings: Settings) -> Engine:
+    return open_engine(settings, FakeEmbedder())
+
+
+def test_faq_match_brings_its_answer_and_sources_first(engine: Engine) -> None:
+    answer = engine.answer("How do I opt out?")
+    assert answer.answered and answer.faq is not None and answer.faq.id == "can-i-opt-out"
+    assert answer.hits[0].passage.section == "Opting out > How to opt out"
+    assert "feedback@example.com" in answer.hits[0].passage.text
+    assert len(answer.hits) == 3
+    assert [h.score for h in answer.hits[2:]] == sorted((h.score for h in answer.hits[2:]),
+                                                        reverse=True)
+
+
+def test_exact_terms_are_found_by_keyword(engine: Engine) -> None:
+    answer = engine.answer("feedback@example.com")
+    assert "feedback@example.com" in answer.hits[0].passage.text
+    assert answer.hits[0].keyword > 0
+
+
+@pytest.mark.parametrize("question", ["", "   ", "🙂🔒🎉", "???", "\x00\x07\x1b", "-- !! --"])
+def test_nothing_to_search_is_declined(engine: Engine, question: str) -> None:
+    answer = engine.answer(question)
+    assert not answer.answered and answer.hits == () and answer.related
+
+
+def test_unrelated_question_is_declined_with_related_questions(engine: Engine) -> None:
+    answer = engine.answer("zebra quantum lasagne")
+    assert not answer.answered and answer.faq is None
+    assert answer.hits  # ranked passages are still listed
+    assert {e.id for e in answer.related} <= {"can-i-opt-out", "llm-training"}
+
+
+def test_huge_question_is_bounded(engine: Engine) -> None:
+    engine.embedder.calls.clear()  # type: ignore[attr-defined]
+    engine.answer("opt out " * 5000)
+    asked = engine.embedder.calls[0][0]  # type: ignore[attr-defined]
+    assert len(asked) <= engine.config.max_query_chars + 200
+
+
+def test_swap_changes_the_snapshot_atomically(engine: Engine, settings: Settings) -> None:
+    other = open_engine(settings, FakeEmbedder()).snapshot
+    old = engine.swap(other)
+    assert engine.snapshot is other and old is not other
+    assert engine.answer("How do I opt out?").answered
+
+
+def test_normalise_query_expands_informal_words() -> None:
+    assert "direct messages" in normalise_query("are my DMs used")
+    assert "large language models" in normalise_query("does chatgpt read slack")
+    assert normalise_query("plain  question\n") == "plain question"
+    assert has_words("ok?") and not has_words("🙂 ?")
