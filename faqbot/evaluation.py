@@ -159,15 +159,16 @@ def format_report(m: Metrics, curve: list[tuple[float, float, float]], threshold
         "",
         f"{'kind':<20}{'n':>5}{'Hit@1':>8}{'Hit@3':>8}{'MRR':>8}{'wrong-decl':>12}{'declined':>10}",
     ]
-    for kind, row in m.per_kind.items():
-        def cell(key: str, width: int, pct: bool = False) -> str:
-            if key not in row:
-                return f"{'-':>{width}}"
-            return f"{row[key]:>{width}.1%}" if pct else f"{row[key]:>{width}.3f}"
+    def cell(row: dict[str, float], key: str, width: int, pct: bool = False) -> str:
+        if key not in row:
+            return f"{'-':>{width}}"
+        return f"{row[key]:>{width}.1%}" if pct else f"{row[key]:>{width}.3f}"
 
+    for kind, row in m.per_kind.items():
         lines.append(
-            f"{kind:<20}{int(row['n']):>5}{cell('hit1', 8)}{cell('hit3', 8)}{cell('mrr', 8)}"
-            f"{cell('wrongly_declined', 12, True)}{cell('correctly_declined', 10, True)}"
+            f"{kind:<20}{int(row['n']):>5}{cell(row, 'hit1', 8)}{cell(row, 'hit3', 8)}"
+            f"{cell(row, 'mrr', 8)}{cell(row, 'wrongly_declined', 12, True)}"
+            f"{cell(row, 'correctly_declined', 10, True)}"
         )
     lines += ["", "decline curve (threshold: in-scope declined / out-of-scope declined)"]
     for t, wrong, right in curve:

@@ -25,7 +25,9 @@ SYNONYMS: dict[str, str] = {
     r"\bdms?\b": "direct messages",
     r"\bdm'?d\b": "direct messages",
     r"\bgen ?ai\b": "generative AI",
-    r"\bgpt\b|\bchat ?gpt\b|\bopenai\b|\bclaude\b|\bgemini\b": "large language models generative AI",
+    r"\bgpt\b|\bchat ?gpt\b|\bopenai\b|\bclaude\b|\bgemini\b": (
+        "large language models generative AI"
+    ),
     r"\bllms?\b": "large language models",
     r"\bml\b": "machine learning",
     r"\bai\b": "artificial intelligence",

@@ -31,7 +31,7 @@ def test_faiss_matches_brute_force(hnsw_from: int) -> None:
     exact = queries @ vectors.T
     expected_rows = np.argsort(-exact, axis=1)[:, :10]
     if hnsw_from == 1:  # approximate: high recall, exact scores for what it returns
-        recall = np.mean([len(set(r) & set(e)) / 10 for r, e in zip(rows, expected_rows)])
+        recall = np.mean([len(set(r) & set(e)) / 10 for r, e in zip(rows, expected_rows, strict=True)])
         assert recall >= 0.9
     else:
         assert (rows == expected_rows).all()

@@ -65,9 +65,8 @@ def _sections_from_lines(body: str, first_line: int, headings: bool) -> list[Sec
         match = None if in_fence or not headings else _ATX.match(stripped)
         if match:
             if body[start:offset].strip():
-                sections.append(
-                    Section(path=tuple(t for _, t in stack), start=start, end=offset, line=start_line)
-                )
+                path = tuple(t for _, t in stack)
+                sections.append(Section(path=path, start=start, end=offset, line=start_line))
             level = len(match.group(1))
             while stack and stack[-1][0] >= level:
                 stack.pop()

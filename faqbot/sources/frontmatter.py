@@ -25,7 +25,9 @@ def split(text: str, path: str) -> tuple[dict[str, Any] | None, yaml.Node | None
         return None, None, text, 1
     closing = _FENCE.search(text, first + 1)
     if closing is None:
-        raise yamlfile.YamlProblem(Problem(path, 1, "front matter opened with '---' is never closed"))
+        raise yamlfile.YamlProblem(
+            Problem(path, 1, "front matter opened with '---' is never closed")
+        )
     raw = text[first + 1 : closing.start()]
     data, node = yamlfile.parse(raw, path, first_line=2)
     if data is None:

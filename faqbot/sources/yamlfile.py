@@ -50,9 +50,9 @@ def line_of(node: yaml.Node | None, loc: tuple[int | str, ...], first_line: int 
                     nxt = v if not isinstance(v, yaml.ScalarNode) or v.value != "" else k
                     best = k
                     break
-        elif isinstance(current, yaml.SequenceNode) and isinstance(key, int):
-            if 0 <= key < len(current.value):
-                nxt = current.value[key]
+        elif (isinstance(current, yaml.SequenceNode) and isinstance(key, int)
+              and 0 <= key < len(current.value)):
+            nxt = current.value[key]
         if nxt is None:
             break
         current = nxt
@@ -77,5 +77,6 @@ def validation_problems(
             message = message[len("Value error, ") :]
         if err["type"] == "extra_forbidden":
             message = "unknown key"
-        problems.append(Problem(path, line_of(node, prefix + loc, first_line), f"{field}: {message}"))
+        line = line_of(node, prefix + loc, first_line)
+        problems.append(Problem(path, line, f"{field}: {message}"))
     return problems
