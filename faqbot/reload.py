@@ -1,0 +1,137 @@
+"""Hot reload: watch the knowledge folder, rebuild in the background, swap without downtime.
+
+Questions keep being answered from the snapshot in service while a build runs; the new
+snapshot is swapped in only once it is fully loaded. Any failure (a broken file, a full disk,
+another build holding the lock) keeps the last good index in service and is reported.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from faqbot.errors import FaqbotError, KnowledgeError
+from faqbot.index import IndexStore
+from faqbot.search import Engine
+from faqbot.settings import Settings
+from faqbot.sources import load_knowledge
+
+log = logging.getLogger(__name__)
+
+Notify = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class ReloadStatus:
+    """The outcome of the last reload, for `/privacy admin status`."""
+
+    result: str = "none yet"  # "none yet" | "ok" | "unchanged" | "failed" | "rolled back"
+    error: str | None = None
+    at: str | None = None
+    seconds: float | None = None
+
+
+class Reloader:
+    """Owns every change of the engine's snapshot: reloads, rollbacks, the folder watcher."""
+
+    def __init__(self, settings: Settings, engine: Engine, notify: Notify | None = None,
+                 debounce_ms: int = 800) -> None:
+        self.settings = settings
+        self.engine = engine
+        self.notify = notify
+        self.debounce_ms = debounce_ms
+        self.status = ReloadStatus()
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    @property
+    def store(self) -> IndexStore:
+        return IndexStore(self.settings.index_dir)
+
+    def reload(self) -> ReloadStatus:
+        """Validate, update the index and swap it in; on any error keep serving the old one."""
+        started = time.perf_counter()
+        with self._lock:
+            try:
+                kb = load_knowledge(self.settings.knowledge_dir)
+                kb.raise_for_errors()
+                store = self.store
+                if store.stale_reason(kb, self.engine.embedder.model_id) is None:
+                    current = store.current_name()
+                    if current != self.engine.snapshot.name:
+                        self.engine.swap(store.load())
+                    # after a failure, the folder being back in line is a recovery
+                    recovered = self.status.result == "failed"
+                    return self._record("ok" if recovered else "unchanged", None, started)
+                report = store.build(kb, self.engine.embedder)
+                self.engine.swap(store.load(report.version))
+                log.info("reloaded index version=%s passages=%d embedded=%d seconds=%.2f",
+                         report.version, report.passages, report.embedded, report.seconds)
+                return self._record("ok", None, started)
+            except KnowledgeError as exc:
+                message = "\n".join(str(p) for p in exc.problems)
+            except FaqbotError as exc:
+                message = str(exc)
+            except OSError as exc:
+                message = f"{exc.__class__.__name__}: {exc.strerror or exc}"
+        log.error("reload failed; still serving version %s: %s", self.engine.snapshot.name,
+                  message)
+        status = self._record("failed", message, started)
+        if self.notify is not None:
+            try:
+                self.notify(f"faqbot could not reload the knowledge folder and keeps serving "
+                            f"the last good index ({self.engine.snapshot.name}).\n{message}")
+            except Exception:  # a failed notification must not stop the watcher
+                log.warning("could not notify admins about the failed reload", exc_info=True)
+        return status
+
+    def rollback(self) -> ReloadStatus:
+        """Return to the previous index version and serve it."""
+        started = time.perf_counter()
+        with self._lock:
+            name = self.store.rollback()
+            self.engine.swap(self.store.load(name))
+            log.info("rolled back to index version=%s", name)
+            return self._record("rolled back", None, started)
+
+    def _record(self, result: str, error: str | None, started: float) -> ReloadStatus:
+        self.status = replace(
+            self.status, result=result, error=error,
+            at=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+            seconds=round(time.perf_counter() - started, 3),
+        )
+        return self.status
+
+    # -- watching --------------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Watch the knowledge folder in a daemon thread."""
+        if self._thread is not None:
+            return
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._watch, name="faqbot-reload", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float = 5.0) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+            self._thread = None
+
+    def _watch(self) -> None:
+        from watchfiles import watch
+
+        folder = Path(self.settings.knowledge_dir)
+        log.info("watching %s for changes", folder)
+        # `debounce` gathers a burst of saves into one batch, so edits settle before a build.
+        for _changes in watch(folder, debounce=self.debounce_ms, step=50,
+                              stop_event=self._stop, raise_interrupt=False):
+            if self._stop.is_set():
+                break
+            self.reload()

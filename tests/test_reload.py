@@ -1,0 +1,87 @@
+"""Hot reload: edits are served within seconds, failures keep the last good index."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from faqbot.reload import Reloader
+from faqbot.search import Engine
+from faqbot.service import open_engine
+from faqbot.settings import Settings
+from tests.fakes import FakeEmbedder
+
+NEW_DOC = "---\ntitle: Parking\nurl: https://intranet/parking\nkind: internal\n---\n" \
+          "## Parking\n\nThe zebra garage opens at seven.\n"
+
+
+@pytest.fixture
+def engine(settings: Settings) -> Engine:
+    return open_engine(settings, FakeEmbedder())
+
+
+@pytest.fixture
+def reloader(settings: Settings, engine: Engine) -> Iterator[Reloader]:
+    notes: list[str] = []
+    reloader = Reloader(settings, engine, notify=notes.append, debounce_ms=200)
+    reloader.notes = notes  # type: ignore[attr-defined]
+    yield reloader
+    reloader.stop()
+
+
+def test_reload_serves_new_content_and_keeps_old_on_error(knowledge: Path, engine: Engine,
+                                                          reloader: Reloader) -> None:
+    assert reloader.reload().result == "unchanged"
+    (knowledge / "parking.md").write_text(NEW_DOC)
+    assert reloader.reload().result == "ok"
+    assert engine.answer("zebra garage").hits[0].passage.doc == "parking.md"
+    good = engine.snapshot.name
+
+    (knowledge / "faq.yml").write_text("faq:\n  - id: x\n   bad: indent\n")
+    status = reloader.reload()
+    assert status.result == "failed" and status.error is not None
+    assert status.error.startswith("faq.yml:3: error: invalid YAML")
+    assert engine.snapshot.name == good  # still serving the last good index
+    assert engine.answer("zebra garage").hits[0].passage.doc == "parking.md"
+    assert "faq.yml:3" in reloader.notes[-1]  # type: ignore[attr-defined]
+
+
+def test_rollback_swaps_previous_version_in(knowledge: Path, engine: Engine,
+                                           reloader: Reloader) -> None:
+    first = engine.snapshot.name
+    (knowledge / "parking.md").write_text(NEW_DOC)
+    reloader.reload()
+    assert reloader.rollback().result == "rolled back"
+    assert engine.snapshot.name == first
+    assert all(p.doc != "parking.md" for p in engine.snapshot.passages)
+
+
+def _wait_for(predicate, timeout: float = 10.0) -> float:  # type: ignore[no-untyped-def]
+    started = time.perf_counter()
+    while time.perf_counter() - started < timeout:
+        if predicate():
+            return time.perf_counter() - started
+        time.sleep(0.05)
+    raise AssertionError("condition not met in time")
+
+
+def test_watcher_picks_up_add_edit_delete(knowledge: Path, engine: Engine,
+                                          reloader: Reloader) -> None:
+    reloader.start()
+    time.sleep(0.3)  # let the watcher start before the first edit
+    path = knowledge / "parking.md"
+    path.write_text(NEW_DOC)
+    _wait_for(lambda: any(p.doc == "parking.md" for p in engine.snapshot.passages))
+    path.write_text(NEW_DOC.replace("seven", "nine sharp"))
+    _wait_for(lambda: any("nine sharp" in p.text for p in engine.snapshot.passages))
+    path.unlink()
+    _wait_for(lambda: all(p.doc != "parking.md" for p in engine.snapshot.passages))
+    # a broken edit is reported and the fixed one recovers without a restart
+    (knowledge / "faq.yml").write_text("faq: [")
+    _wait_for(lambda: reloader.status.result == "failed")
+    (knowledge / "faq.yml").write_text((Path(__file__).parent / "data/knowledge/faq.yml")
+                                       .read_text())
+    _wait_for(lambda: reloader.status.result == "ok")
