@@ -1,0 +1,94 @@
+"""The tests that matter, with the real bundled model (loaded once per session)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from faqbot.evaluation import RANK_DEPTH, load_questions, metrics, outcome
+from faqbot.search import Engine
+from faqbot.service import open_engine
+from faqbot.settings import Settings, load_settings
+from tests.conftest import REPO
+
+pytestmark = pytest.mark.model
+
+#: The minimums the knowledge issue sets for the bundled folder and question set.
+MIN_HIT3, MIN_HIT1, MIN_DECLINED, MAX_WRONGLY_DECLINED = 0.95, 0.85, 0.95, 0.03
+
+
+@pytest.fixture(scope="module")
+def bundled(real_embedder, tmp_path_factory: pytest.TempPathFactory) -> Engine:  # type: ignore[no-untyped-def]
+    settings = load_settings(knowledge_dir=REPO / "knowledge",
+                             index_dir=tmp_path_factory.mktemp("bundled-index"))
+    return open_engine(settings, real_embedder)
+
+
+def test_paraphrase_finds_the_right_passage(settings: Settings, real_embedder) -> None:  # type: ignore[no-untyped-def]
+    engine = open_engine(settings, real_embedder)
+    answer = engine.answer("which people are allowed to ask for our company to be excluded?")
+    assert answer.answered
+    assert answer.hits[0].passage.section == "Opting out > Who can opt out"
+    assert engine.answer("what is on the canteen menu on friday").answered is False
+
+
+def test_can_i_opt_out_is_answered_with_the_procedure(bundled: Engine) -> None:
+    answer = bundled.answer("Can I opt out?")
+    assert answer.answered and answer.faq is not None
+    assert any("feedback@slack.com" in h.passage.text for h in answer.hits)
+    assert all(h.passage.url and h.passage.date for h in answer.hits)
+
+
+@pytest.mark.parametrize("question", [
+    "what's the wifi password?",
+    "how do I reset my slack password",
+    "write me a poem about the sea",
+])
+def test_out_of_scope_is_declined(bundled: Engine, question: str) -> None:
+    assert not bundled.answer(question).answered
+
+
+def test_eval_gate_on_the_bundled_question_set(bundled: Engine) -> None:
+    questions = load_questions(REPO / "eval" / "questions.yml")
+    outcomes = [outcome(q, bundled.answer(q.question, top_k=RANK_DEPTH)) for q in questions]
+    m = metrics(outcomes)
+    failures = [o.question.id for o in outcomes
+                if (o.question.in_scope and (o.rank is None or o.rank > 3 or not o.answered))
+                or (not o.question.in_scope and o.answered)]
+    summary = (f"Hit@1 {m.hit1:.3f} Hit@3 {m.hit3:.3f} declined {m.correctly_declined:.3f} "
+               f"wrongly declined {m.wrongly_declined:.3f}; failing: {failures}")
+    assert m.n_in >= 80 and m.n_out >= 20, summary
+    assert m.hit3 >= MIN_HIT3, summary
+    assert m.hit1 >= MIN_HIT1, summary
+    assert m.correctly_declined >= MIN_DECLINED, summary
+    assert m.wrongly_declined <= MAX_WRONGLY_DECLINED, summary
+
+
+def test_model_loads_and_answers_with_networking_disabled(tmp_path: Path) -> None:
+    """Any socket connection attempt fails the child process: the model must not need one."""
+    script = textwrap.dedent("""
+        import socket, sys
+        def refuse(*args, **kwargs):
+            print("NETWORK ATTEMPT", args[1:] if len(args) > 1 else args, file=sys.stderr)
+            raise OSError("network disabled by the test")
+        socket.socket.connect = refuse
+        socket.socket.connect_ex = refuse
+        socket.create_connection = refuse
+        socket.getaddrinfo = refuse
+        from faqbot.cli import main
+        sys.exit(main(["ask", "Can I opt out?", "--json", "--knowledge", sys.argv[1],
+                       "--index", sys.argv[2]]))
+    """)
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("HF_", "TRANSFORMERS_"))}
+    result = subprocess.run(
+        [sys.executable, "-c", script, str(REPO / "knowledge"), str(tmp_path / "ix")],
+        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "NETWORK ATTEMPT" not in result.stderr
+    assert '"answered": true' in result.stdout
