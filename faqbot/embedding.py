@@ -79,6 +79,14 @@ class SentenceTransformerEmbedder:
         self.dim = int(getter())
         self.max_seq_length = int(self._model.max_seq_length)
 
+    @property
+    def vocabulary(self) -> frozenset[str]:
+        """Whole words the model's tokenizer knows (used to tell typos from real words)."""
+        tokenizer = getattr(self._model, "tokenizer", None)
+        if tokenizer is None or not hasattr(tokenizer, "get_vocab"):
+            return frozenset()
+        return frozenset(w for w in tokenizer.get_vocab() if w.isalpha())
+
     def embed(self, texts: list[str]) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)

@@ -139,7 +139,7 @@ def decline_curve(outcomes: list[Outcome], steps: int = 21) -> list[tuple[float,
     outs = [o.confidence for o in outcomes if not o.question.in_scope]
     rows = []
     for i in range(steps):
-        t = 0.2 + i * (0.6 / (steps - 1))
+        t = 0.05 + i * (0.9 / (steps - 1))
         rows.append((
             t,
             sum(c < t for c in ins) / len(ins) if ins else 0.0,
@@ -172,6 +172,6 @@ def format_report(m: Metrics, curve: list[tuple[float, float, float]], threshold
         )
     lines += ["", "decline curve (threshold: in-scope declined / out-of-scope declined)"]
     for t, wrong, right in curve:
-        marker = "  <- in service" if abs(t - threshold) < 0.015 else ""
+        marker = "  <- in service" if abs(t - threshold) < 0.0225 else ""
         lines.append(f"  {t:.2f}: {wrong:6.1%} / {right:6.1%}{marker}")
     return "\n".join(lines)

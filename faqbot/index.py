@@ -77,7 +77,8 @@ class Snapshot:
     passages: list[Passage]
     passage_index: Any  # faiss.Index over passage vectors, row i = passages[i]
     faq: list[FaqEntry]
-    faq_rows: list[tuple[str, str]]  # (faq id, phrasing) per row of faq_index
+    faq_rows: list[tuple[str | None, str]]  # (faq id, phrasing) per row of faq_index;
+    # rows with id None are out-of-scope examples: questions the bot should decline
     faq_index: Any
     documents: list[DocInfo]
     opt_out: OptOutProcedure | None
@@ -263,7 +264,10 @@ class IndexStore:
 
             passages = chunk_all(kb.documents, MAX_WORDS)
             p_keys = [_key(embedding_text(p)) for p in passages]
-            faq_rows = [(e.id, text) for e in kb.faq for text in e.phrasings]
+            faq_rows: list[tuple[str | None, str]] = [
+                (e.id, text) for e in kb.faq for text in e.phrasings
+            ]
+            faq_rows += [(None, text) for text in kb.out_of_scope]
             f_keys = [_key(text) for _, text in faq_rows]
             texts = {k: embedding_text(p) for k, p in zip(p_keys, passages, strict=True)}
             texts.update({k: text for k, (_, text) in zip(f_keys, faq_rows, strict=True)})
@@ -301,7 +305,8 @@ class IndexStore:
                 "index_type": "hnsw" if len(passages) >= hnsw_from else "flat",
                 "files": new_files,
                 "counts": {"documents": len(kb.documents), "passages": len(passages),
-                           "faq": len(kb.faq), "faq_phrasings": len(faq_rows)},
+                           "faq": len(kb.faq), "faq_phrasings": len(faq_rows),
+                           "out_of_scope_examples": len(kb.out_of_scope)},
                 "checksums": {f: _file_sha(tmp / f) for f in _FILES},
             }
             _write_text(tmp / "manifest.json", json.dumps(manifest, indent=2, ensure_ascii=False))

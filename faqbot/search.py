@@ -7,6 +7,7 @@ Nothing here keeps the question: it lives in local variables for one call.
 
 from __future__ import annotations
 
+import math
 import re
 import threading
 from dataclasses import dataclass, field
@@ -18,6 +19,7 @@ from faqbot.embedding import Embedder
 from faqbot.index import Snapshot
 from faqbot.keyword import KeywordIndex
 from faqbot.models import AUTHORITY, Answer, FaqEntry, Hit, Passage
+from faqbot.spelling import Speller
 
 #: Informal words people type, mapped to the words the documents use. Appended (not
 #: substituted) so the original words still count.
@@ -46,10 +48,15 @@ class RankingConfig:
 
     candidates: int = 50  # dense and keyword candidates considered per question
     keyword_weight: float = 0.15  # weight of max-normalised BM25 added to cosine similarity
-    faq_min: float = 0.70  # an FAQ phrasing this close matches the entry
-    min_confidence: float = 0.45  # below this the bot declines
+    faq_floor: float = 0.55  # FAQ phrasings closer than this lend weight to their sources
+    faq_weight: float = 0.5  # boost per unit of FAQ similarity above the floor
+    faq_entries: int = 3  # how many of the closest FAQ entries may boost their sources
+    faq_min: float = 0.72  # the closest FAQ entry is shown when at least this close
     superseded_penalty: float = 0.03  # a replaced statement ranks after its replacement
     authority_bonus: float = 0.01  # per step of authority (policy > official > faq > news)
+    # confidence = sigmoid(bias + w_in * in-domain similarity + w_out * out-of-scope similarity)
+    calibration: tuple[float, float, float] = (-9.0, 16.0, -6.0)
+    min_confidence: float = 0.5  # below this the bot declines
     max_query_chars: int = 2000  # the model reads ~256 word pieces; the rest is noise
 
 
@@ -71,18 +78,22 @@ class _Prepared:
     """Structures derived from a snapshot once, the first time it answers."""
 
     keyword: KeywordIndex
+    speller: Speller
     faq_sources: dict[str, list[int]]  # faq id -> passage rows it cites
     authority: np.ndarray
     superseded: np.ndarray
 
 
-def prepare(snapshot: Snapshot) -> _Prepared:
-    """Build (once per snapshot) the keyword index and the FAQ → passage map."""
+def prepare(snapshot: Snapshot, embedder: Embedder | None = None) -> _Prepared:
+    """Build (once per snapshot) the keyword index, the speller and the FAQ → passage map."""
     cached = snapshot.extras.get("prepared")
     if cached is not None:
         return cached
     passages = snapshot.passages
-    keyword = KeywordIndex([embedding_text(p) for p in passages])
+    texts = [embedding_text(p) for p in passages]
+    keyword = KeywordIndex(texts)
+    speller = Speller(texts + [text for _, text in snapshot.faq_rows],
+                      getattr(embedder, "vocabulary", ()))
     faq_sources: dict[str, list[int]] = {}
     for entry in snapshot.faq:
         rows: list[int] = []
@@ -94,6 +105,7 @@ def prepare(snapshot: Snapshot) -> _Prepared:
         faq_sources[entry.id] = rows
     prepared = _Prepared(
         keyword=keyword,
+        speller=speller,
         faq_sources=faq_sources,
         authority=np.array([AUTHORITY.get(p.kind, 2) for p in passages], dtype=np.float32),
         superseded=np.array([p.superseded_by is not None for p in passages], dtype=bool),
@@ -106,9 +118,21 @@ def prepare(snapshot: Snapshot) -> _Prepared:
 class Ranked:
     """Everything ranking found for one question, before the answer is shaped."""
 
-    hits: list[Hit]
+    hits: list[Hit]  # every candidate, best first
     faq_scores: list[tuple[FaqEntry, float]]  # best first
-    top_dense: float
+    top_dense: float  # best cosine similarity of a passage
+    out_of_scope: float  # best similarity to an out-of-scope example (0 if none)
+
+    @property
+    def in_domain(self) -> float:
+        return max(self.top_dense, self.faq_scores[0][1] if self.faq_scores else 0.0)
+
+
+def query_text(snapshot: Snapshot, question: str, config: RankingConfig,
+               embedder: Embedder | None = None) -> str:
+    """What is embedded and keyword-searched for a question (typos fixed, slang expanded)."""
+    prepared = prepare(snapshot, embedder)
+    return normalise_query(prepared.speller.correct(question[: config.max_query_chars]))
 
 
 def rank(
@@ -117,96 +141,100 @@ def rank(
 ) -> Ranked:
     """Score passages and FAQ entries for a question.
 
-    Returns hits sorted by descending fused score (every candidate, not cut to top-k) and
-    FAQ entries sorted by descending best-phrasing similarity.
+    Passage score = cosine + keyword_weight * BM25/max(BM25) + boost from the closest FAQ
+    entries that cite the passage, adjusted for authority and superseded status.
+    Returns hits sorted by descending score and FAQ entries by descending similarity.
     """
-    prepared = prepare(snapshot)
-    query = normalise_query(question[: config.max_query_chars])
+    prepared = prepare(snapshot, embedder)
+    query = query_text(snapshot, question, config, embedder)
     vector = query_vector if query_vector is not None else embedder.embed([query])[0]
     vector = np.ascontiguousarray(vector.reshape(1, -1), dtype=np.float32)
     n = len(snapshot.passages)
     dense = np.zeros(n, dtype=np.float32)
-    candidates: set[int] = set()
+    known = np.zeros(n, dtype=bool)
     if n:
-        k = min(config.candidates, n)
-        scores, rows = snapshot.passage_index.search(vector, k)
-        for score, row in zip(scores[0], rows[0], strict=True):
-            if row >= 0:
-                dense[row] = score
-                candidates.add(int(row))
+        scores, rows = snapshot.passage_index.search(vector, min(config.candidates, n))
+        valid = rows[0] >= 0
+        dense[rows[0][valid]] = scores[0][valid]
+        known[rows[0][valid]] = True
     keyword = prepared.keyword.scores(query)
     top_kw = float(keyword.max()) if n else 0.0
+    candidates = set(np.flatnonzero(known).tolist())
     if top_kw > 0:
-        for row in np.argsort(-keyword)[: config.candidates]:
-            if keyword[row] > 0:
-                candidates.add(int(row))
-        keyword_norm = keyword / top_kw
-    else:
-        keyword_norm = keyword
-    rows_needing_dense = [r for r in candidates if dense[r] == 0.0]
-    if rows_needing_dense:
-        # keyword-only candidates: exact cosine from the stored vectors
-        stored = np.stack([snapshot.passage_index.reconstruct(r) for r in rows_needing_dense])
-        dense[rows_needing_dense] = stored @ vector[0]
+        order = np.argsort(-keyword)[: config.candidates]
+        candidates.update(int(r) for r in order if keyword[r] > 0)
 
-    faq_scores: list[tuple[FaqEntry, float]] = []
-    if snapshot.faq_rows:
-        k = min(len(snapshot.faq_rows), 40)
-        scores, rows = snapshot.faq_index.search(vector, k)
-        best: dict[str, float] = {}
-        for score, row in zip(scores[0], rows[0], strict=True):
-            if row >= 0:
-                fid = snapshot.faq_rows[row][0]
-                best[fid] = max(best.get(fid, -1.0), float(score))
-        by_id = {e.id: e for e in snapshot.faq}
-        faq_scores = sorted(((by_id[f], s) for f, s in best.items() if f in by_id),
-                            key=lambda pair: -pair[1])
+    faq_scores, out_of_scope = _faq_scores(snapshot, vector)
+    boost: dict[int, float] = {}
+    for entry, similarity in faq_scores[: config.faq_entries]:
+        lift = config.faq_weight * (similarity - config.faq_floor)
+        if lift <= 0:
+            break
+        for row in prepared.faq_sources.get(entry.id, []):
+            boost[row] = max(boost.get(row, 0.0), lift)
+    candidates.update(boost)
 
+    missing = [r for r in candidates if not known[r]]
+    if missing:  # candidates found by words or FAQ only: exact cosine from stored vectors
+        stored = np.stack([snapshot.passage_index.reconstruct(int(r)) for r in missing])
+        dense[missing] = stored @ vector[0]
+    keyword_norm = keyword / top_kw if top_kw > 0 else keyword
     hits = []
     for row in candidates:
         fused = (
             float(dense[row])
             + config.keyword_weight * float(keyword_norm[row])
+            + boost.get(row, 0.0)
             - config.authority_bonus * float(prepared.authority[row])
             - (config.superseded_penalty if prepared.superseded[row] else 0.0)
         )
         hits.append(Hit(passage=snapshot.passages[row], score=fused, dense=float(dense[row]),
                         keyword=float(keyword[row])))
     hits.sort(key=lambda h: (-h.score, h.passage.id))
-    top_dense = max((h.dense for h in hits), default=0.0)
-    return Ranked(hits=hits, faq_scores=faq_scores, top_dense=top_dense)
+    top_dense = float(dense[list(candidates)].max()) if candidates else 0.0
+    return Ranked(hits=hits, faq_scores=faq_scores, top_dense=top_dense,
+                  out_of_scope=out_of_scope)
+
+
+def _faq_scores(snapshot: Snapshot, vector: np.ndarray) -> tuple[list[tuple[FaqEntry, float]],
+                                                                  float]:
+    """Best similarity per FAQ entry (over its phrasings), and to any out-of-scope example."""
+    if not snapshot.faq_rows:
+        return [], 0.0
+    scores, rows = snapshot.faq_index.search(vector, len(snapshot.faq_rows))
+    best: dict[str, float] = {}
+    out_of_scope = 0.0
+    for score, row in zip(scores[0], rows[0], strict=True):
+        if row < 0:
+            continue
+        faq_id = snapshot.faq_rows[row][0]
+        if faq_id is None:
+            out_of_scope = max(out_of_scope, float(score))
+        elif float(score) > best.get(faq_id, -1.0):
+            best[faq_id] = float(score)
+    by_id = {e.id: e for e in snapshot.faq}
+    ranked = sorted(((by_id[f], s) for f, s in best.items() if f in by_id),
+                    key=lambda pair: (-pair[1], pair[0].id))
+    return ranked, out_of_scope
+
+
+def confidence(ranked: Ranked, config: RankingConfig) -> float:
+    """Probability-like confidence that the documents answer the question."""
+    bias, w_in, w_out = config.calibration
+    z = bias + w_in * ranked.in_domain + w_out * ranked.out_of_scope
+    return float(1.0 / (1.0 + math.exp(-z)))
 
 
 def shape_answer(snapshot: Snapshot, ranked: Ranked, config: RankingConfig, top_k: int) -> Answer:
-    """Turn a ranking into an Answer: FAQ first when matched, then the best passages."""
-    prepared = prepare(snapshot)
-    faq: FaqEntry | None = None
-    faq_score = 0.0
-    if ranked.faq_scores and ranked.faq_scores[0][1] >= config.faq_min:
-        faq, faq_score = ranked.faq_scores[0]
-    hits = list(ranked.hits)
-    if faq is not None:
-        cited = set(prepared.faq_sources.get(faq.id, []))
-        cited_ids = {snapshot.passages[r].id for r in cited}
-        by_id = {h.passage.id: h for h in hits}
-        # the FAQ's own sources lead, best-scoring first, then everything else
-        lead = sorted(
-            (by_id.get(snapshot.passages[r].id) or Hit(passage=snapshot.passages[r], score=0.0)
-             for r in cited),
-            key=lambda h: (-h.score, h.passage.id),
-        )
-        hits = lead + [h for h in hits if h.passage.id not in cited_ids]
-    confidence = max(faq_score, ranked.top_dense)
-    confidence = float(min(1.0, max(0.0, confidence)))
-    answered = confidence >= config.min_confidence
+    """Turn a ranking into an Answer: the closest FAQ entry when close enough, best passages."""
+    conf = confidence(ranked, config)
+    answered = conf >= config.min_confidence
+    faq = None
+    if answered and ranked.faq_scores and ranked.faq_scores[0][1] >= config.faq_min:
+        faq = ranked.faq_scores[0][0]
     related = tuple(e for e, _ in ranked.faq_scores[:3]) if not answered else ()
-    return Answer(
-        answered=answered,
-        confidence=confidence,
-        faq=faq if answered else None,
-        hits=tuple(hits[:top_k]),
-        related=related,
-    )
+    return Answer(answered=answered, confidence=conf, faq=faq, hits=tuple(ranked.hits[:top_k]),
+                  related=related)
 
 
 def has_words(question: str) -> bool:
@@ -234,7 +262,7 @@ class Engine:
 
     def swap(self, snapshot: Snapshot) -> Snapshot:
         """Put a new snapshot in service (prepared first, so no question waits); return the old."""
-        prepare(snapshot)
+        prepare(snapshot, self.embedder)
         with self._swap_lock:
             old, self.snapshot = self.snapshot, snapshot
         return old

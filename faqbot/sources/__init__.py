@@ -26,6 +26,7 @@ class Knowledge:
     documents: list[Document] = field(default_factory=list)
     faq: list[FaqEntry] = field(default_factory=list)
     opt_out: OptOutProcedure | None = None
+    out_of_scope: list[str] = field(default_factory=list)  # example questions to decline
     file_hashes: dict[str, str] = field(default_factory=dict)
     problems: list[Problem] = field(default_factory=list)
 
@@ -99,6 +100,7 @@ def load_knowledge(root: Path, today: dt.date | None = None) -> Knowledge:
                     continue
                 faq_lines[entry.id] = (rel, line)
                 kb.faq.append(entry)
+            kb.out_of_scope.extend(found.out_of_scope)
             if found.opt_out is not None:
                 if kb.opt_out is not None:
                     kb.problems.append(Problem(rel, 1, f"a second opt-out procedure "

@@ -11,6 +11,8 @@ from faqbot.errors import Problem
 from faqbot.models import FaqEntry, OptOutProcedure
 from faqbot.sources import yamlfile
 
+TOP_LEVEL_KEYS = {"faq", "opt_out", "out_of_scope"}
+
 
 @dataclass
 class StructuredFile:
@@ -18,6 +20,7 @@ class StructuredFile:
 
     faq: list[tuple[FaqEntry, int]] = field(default_factory=list)  # (entry, its line)
     opt_out: OptOutProcedure | None = None
+    out_of_scope: list[str] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
 
 
@@ -29,13 +32,13 @@ def read_structured(text: str, rel: str) -> StructuredFile:
     except yamlfile.YamlProblem as exc:
         out.problems.append(exc.problem)
         return out
-    if not isinstance(data, dict) or not ({"faq", "opt_out"} & set(data)):
+    if not isinstance(data, dict) or not (TOP_LEVEL_KEYS & set(data)):
         out.problems.append(
-            Problem(rel, 1, "a YAML knowledge file needs a top-level 'faq:' list "
-                    "or an 'opt_out:' mapping")
+            Problem(rel, 1, "a YAML knowledge file needs a top-level 'faq:' list, "
+                    "an 'opt_out:' mapping or an 'out_of_scope:' list")
         )
         return out
-    for key in sorted(set(data) - {"faq", "opt_out"}):
+    for key in sorted(set(data) - TOP_LEVEL_KEYS):
         out.problems.append(
             Problem(rel, yamlfile.line_of(node, (key,)), f"unknown top-level key '{key}'",
                     "warning")
@@ -44,7 +47,23 @@ def read_structured(text: str, rel: str) -> StructuredFile:
         _read_faq(data["faq"], node, rel, out)
     if "opt_out" in data:
         _read_opt_out(data["opt_out"], node, rel, out)
+    if "out_of_scope" in data:
+        _read_out_of_scope(data["out_of_scope"], node, rel, out)
     return out
+
+
+def _read_out_of_scope(examples: Any, node: Any, rel: str, out: StructuredFile) -> None:
+    """Questions the bot must decline: each a string, used as a near-neighbour of 'no'."""
+    if not isinstance(examples, list):
+        out.problems.append(Problem(rel, yamlfile.line_of(node, ("out_of_scope",)),
+                                    "'out_of_scope' must be a list of example questions"))
+        return
+    for i, example in enumerate(examples):
+        if not isinstance(example, str) or not example.strip():
+            out.problems.append(Problem(rel, yamlfile.line_of(node, ("out_of_scope", i)),
+                                        f"out_of_scope.{i}: must be a non-empty string"))
+        else:
+            out.out_of_scope.append(example.strip())
 
 
 def _read_faq(entries: Any, node: Any, rel: str, out: StructuredFile) -> None:

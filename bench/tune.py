@@ -1,0 +1,126 @@
+"""Choose ranking weights and the decline calibration by measurement on a question set.
+
+    python -m bench.tune eval/calibration.yml [--check eval/questions.yml]
+
+Fits on the first set (a grid over the ranking weights, then a logistic calibration of the
+confidence and the threshold), and reports the chosen settings on the second, held-out set.
+Question vectors are computed once per run and kept in memory only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+
+from faqbot.evaluation import (
+    EvalQuestion,
+    Outcome,
+    decline_curve,
+    first_relevant_rank,
+    format_report,
+    load_questions,
+    metrics,
+)
+from faqbot.search import Engine, RankingConfig, confidence, has_words, query_text, rank
+from faqbot.service import open_engine
+from faqbot.settings import load_settings
+
+
+class Runner:
+    """Ranks a question set under many configs, embedding each question once."""
+
+    def __init__(self, engine: Engine, questions: list[EvalQuestion]) -> None:
+        self.engine = engine
+        self.questions = questions
+        snapshot = engine.snapshot
+        texts = [query_text(snapshot, q.question, engine.config, engine.embedder)
+                 for q in questions]
+        self.vectors = engine.embedder.embed(texts)
+
+    def outcomes(self, config: RankingConfig) -> tuple[list[Outcome], np.ndarray]:
+        """Outcomes plus the (in-domain, out-of-scope) features of each question."""
+        out, features = [], []
+        for q, vector in zip(self.questions, self.vectors, strict=True):
+            if not has_words(q.question):
+                out.append(Outcome(q, None, False, 0.0))
+                features.append((0.0, 1.0))
+                continue
+            ranked = rank(self.engine.snapshot, self.engine.embedder, q.question, config,
+                          query_vector=vector)
+            conf = confidence(ranked, config)
+            hits = tuple(ranked.hits[:10])
+            out.append(Outcome(q, first_relevant_rank(hits, q.expected),
+                               conf >= config.min_confidence, conf))
+            features.append((ranked.in_domain, ranked.out_of_scope))
+        return out, np.array(features)
+
+
+def fit_logistic(x: np.ndarray, y: np.ndarray, l2: float = 1e-2) -> np.ndarray:
+    """Weights (bias first) of an L2-regularised logistic regression, by Newton's method."""
+    design = np.hstack([np.ones((len(x), 1)), x])
+    w = np.zeros(design.shape[1])
+    for _ in range(50):
+        p = 1 / (1 + np.exp(-design @ w))
+        grad = design.T @ (p - y) + l2 * np.r_[0, w[1:]]
+        hess = design.T @ (design * (p * (1 - p))[:, None]) + l2 * np.diag(np.r_[0, np.ones(len(w) - 1)])
+        step = np.linalg.solve(hess, grad)
+        w -= step
+        if np.abs(step).max() < 1e-8:
+            break
+    return w
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("questions", type=Path)
+    parser.add_argument("--check", type=Path, help="held-out question set to report on")
+    parser.add_argument("--max-wrongly-declined", type=float, default=0.02)
+    args = parser.parse_args()
+
+    engine = open_engine(load_settings())
+    fit = Runner(engine, load_questions(args.questions))
+    base = engine.config
+    grid = {
+        "keyword_weight": [0.0, 0.1, 0.15, 0.25],
+        "faq_weight": [0.0, 0.25, 0.5, 1.0],
+        "faq_floor": [0.45, 0.55, 0.65],
+    }
+    results = []
+    for values in itertools.product(*grid.values()):
+        config = replace(base, **dict(zip(grid, values, strict=True)))
+        m = metrics(fit.outcomes(config)[0])
+        results.append((m.mrr, m.hit1, m.hit3, values))
+    results.sort(reverse=True)
+    print("best ranking settings on", args.questions)
+    print("  MRR    Hit@1  Hit@3  " + "  ".join(grid))
+    for mrr, h1, h3, values in results[:8]:
+        print(f"  {mrr:.3f}  {h1:.3f}  {h3:.3f}  {values}")
+    current = metrics(fit.outcomes(base)[0])
+    print(f"  in service: MRR {current.mrr:.3f} Hit@1 {current.hit1:.3f} Hit@3 {current.hit3:.3f}")
+    chosen = replace(base, **dict(zip(grid, results[0][3], strict=True)))
+
+    outcomes, features = fit.outcomes(chosen)
+    labels = np.array([o.question.in_scope for o in outcomes], dtype=float)
+    weights = fit_logistic(features, labels)
+    calibrated = replace(chosen, calibration=tuple(round(float(w), 3) for w in weights))
+    outcomes, _ = fit.outcomes(calibrated)
+    in_conf = sorted(o.confidence for o in outcomes if o.question.in_scope)
+    allowed = int(args.max_wrongly_declined * len(in_conf))
+    threshold = round(float(in_conf[allowed]) - 1e-3, 3) if in_conf else 0.5
+    calibrated = replace(calibrated, min_confidence=max(0.05, min(threshold, 0.95)))
+    print(f"\nchosen: {calibrated}")
+    outcomes, _ = fit.outcomes(calibrated)
+    print(format_report(metrics(outcomes), decline_curve(outcomes), calibrated.min_confidence))
+    if args.check:
+        check = Runner(engine, load_questions(args.check))
+        outcomes, _ = check.outcomes(calibrated)
+        print(f"\nheld-out {args.check}:")
+        print(format_report(metrics(outcomes), decline_curve(outcomes), calibrated.min_confidence))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,296 @@
+"""Keeping users' words out of logs: the log filter, a keyed question hash, personal-data hints.
+
+The promise: a question never reaches a log line, stdout/stderr, a file or any network peer
+but Slack. Slack's libraries log raw request bodies and message payloads at DEBUG (and one
+at INFO when a signature check fails), so ``configure_logging`` installs three layers:
+
+1. quiet library loggers (``slack_bolt``, ``slack_sdk``, ``urllib3``, ``websocket*`` at WARNING);
+2. a log-record factory, so every record, whichever handler later sees it (pytest, Sentry, a
+   file), is already sanitised: library records below WARNING are emptied and marked
+   withheld, every other message is scrubbed of tokens and request bodies and its exception
+   reduced to the traceback's frames plus the exception's class name;
+3. :class:`PrivacyFilter` on every root handler, which drops the withheld records and scrubs
+   anything created before the factory was installed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import logging
+import re
+import secrets
+import sys
+import traceback
+from collections.abc import Callable
+from typing import Any
+
+#: Loggers whose records below WARNING may hold raw payloads; ``websocket`` also covers
+#: ``websockets``.
+LIBRARY_PREFIXES = ("slack_bolt", "slack_sdk", "urllib3", "websocket")
+#: The exact loggers set to WARNING by ``configure_logging`` (their children inherit it).
+QUIET_LOGGERS = ("slack_bolt", "slack_sdk", "urllib3", "websocket", "websockets")
+WITHHELD = "[faqbot: library log record withheld]"
+
+_LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+_PROCESS_KEY = secrets.token_bytes(32)
+
+_TOKEN = re.compile(r"\b(xox[abposr]|xapp)-[A-Za-z0-9-]+")
+_BEARER = re.compile(r"\b(Bearer|Basic)\s+[A-Za-z0-9._~+/=-]+", re.IGNORECASE)
+#: A dict repr or JSON object: from the first brace to the last, if a key is in it.
+_JSONISH = re.compile(r"[{\[].*?[\"'][^\"']*[\"']\s*:.*[}\]]", re.DOTALL)
+#: form bodies (``a=1&b=2``) and single fields that carry text (``payload=...``)
+_FORM = re.compile(r"[\w.%\[\]-]+=[^&\s]*(?:&[\w.%\[\]-]+=[^&\s]*)+")
+_TEXT_FIELD = re.compile(r"\b(payload|text|body|command|message|query|question)=[^\s&]+",
+                         re.IGNORECASE)
+
+
+def scrub(message: str) -> str:
+    """Remove tokens, request bodies and text fields from one log message."""
+    message = _TOKEN.sub(lambda m: f"{m.group(1)}-[redacted]", message)
+    message = _BEARER.sub(lambda m: f"{m.group(1)} [redacted]", message)
+    message = _JSONISH.sub("{…body withheld…}", message)
+    message = _FORM.sub("[form body withheld]", message)
+    return _TEXT_FIELD.sub(lambda m: f"{m.group(1)}=[withheld]", message)
+
+
+def describe_exception(exc: BaseException) -> str:
+    """'ValueError at search.py:131 in rank': class and innermost frame, never the message."""
+    name = type(exc).__qualname__
+    frames = traceback.extract_tb(exc.__traceback__)
+    if not frames:
+        return name
+    last = frames[-1]
+    where = "/".join(last.filename.replace("\\", "/").split("/")[-2:])
+    return f"{name} at {where}:{last.lineno} in {last.name}"
+
+
+def _safe_traceback(exc_info: Any) -> str:
+    """The frames of a traceback (files, lines, source) and the class name; no message."""
+    exc_type, _exc, tb = exc_info
+    lines = ["Traceback (most recent call last):\n", *traceback.format_tb(tb)]
+    name = getattr(exc_type, "__qualname__", "Exception")
+    lines.append(f"{name} (message withheld by faqbot)")
+    return "".join(lines)
+
+
+def _is_library(name: str) -> bool:
+    return name.startswith(LIBRARY_PREFIXES)
+
+
+def should_drop(record: logging.LogRecord) -> bool:
+    """True for records that may carry a payload: library records below WARNING."""
+    if record.name.startswith("slack_bolt.RequestVerification") and record.levelno <= logging.INFO:
+        return True  # holds the raw body of a request that failed its signature check
+    return _is_library(record.name) and record.levelno < logging.WARNING
+
+
+def sanitise(record: logging.LogRecord) -> logging.LogRecord:
+    """Scrub a record in place (once): message formatted and scrubbed, exception reduced."""
+    if getattr(record, "faqbot_clean", False):
+        return record
+    if should_drop(record):
+        record.msg, record.args = WITHHELD, None
+        record.exc_info, record.exc_text, record.stack_info = None, None, None
+        record.faqbot_withheld = True
+    else:
+        try:
+            message = record.getMessage()
+        except Exception:  # a bad format string must not break logging
+            message = str(record.msg)
+        record.msg, record.args = scrub(message), None
+        if record.exc_info and record.exc_info[0] is not None:
+            record.exc_text = _safe_traceback(record.exc_info)
+        elif record.exc_text:
+            record.exc_text = scrub(record.exc_text)
+        record.exc_info = None
+    record.faqbot_clean = True
+    return record
+
+
+class PrivacyFilter(logging.Filter):
+    """Drops library records below WARNING, scrubs the rest; independent of the level set."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        sanitise(record)
+        return not getattr(record, "faqbot_withheld", False)
+
+
+_previous_factory: Callable[..., logging.LogRecord] | None = None
+
+
+def _record_factory(*args: Any, **kwargs: Any) -> logging.LogRecord:
+    assert _previous_factory is not None
+    return sanitise(_previous_factory(*args, **kwargs))
+
+
+def _install_record_factory() -> None:
+    global _previous_factory
+    if logging.getLogRecordFactory() is _record_factory:
+        return
+    _previous_factory = logging.getLogRecordFactory()
+    logging.setLogRecordFactory(_record_factory)
+
+
+def _level(level: str | int) -> int:
+    if isinstance(level, int):
+        return level
+    return logging.getLevelNamesMapping().get(level.strip().upper(), logging.INFO)
+
+
+def _has_privacy_filter(filterer: logging.Filterer) -> bool:
+    return any(isinstance(f, PrivacyFilter) for f in filterer.filters)
+
+
+def quiet_logger(name: str) -> logging.Logger:
+    """A logger at WARNING with the privacy filter, for handing to Slack's libraries."""
+    logger = logging.getLogger(name)
+    logger.setLevel(logging.WARNING)
+    if not _has_privacy_filter(logger):
+        logger.addFilter(PrivacyFilter())
+    return logger
+
+
+def configure_logging(level: str | int = "INFO") -> logging.Handler:
+    """Set up logging for the process, before ``App()`` is built; safe to call again.
+
+    Adds one stderr handler with :class:`PrivacyFilter` to the root logger at ``level``, puts
+    the filter on every other root handler, sets Slack's and HTTP libraries' loggers to
+    WARNING and installs the sanitising record factory. Returns the handler it added.
+    """
+    root = logging.getLogger()
+    for old in [h for h in root.handlers if getattr(h, "faqbot_handler", False)]:
+        root.removeHandler(old)
+    handler = logging.StreamHandler(sys.stderr)
+    handler.faqbot_handler = True  # type: ignore[attr-defined]
+    handler.setFormatter(logging.Formatter(_LOG_FORMAT))
+    root.addHandler(handler)
+    for h in root.handlers:
+        if not _has_privacy_filter(h):
+            h.addFilter(PrivacyFilter())
+    root.setLevel(_level(level))
+    for name in QUIET_LOGGERS:
+        quiet_logger(name)
+    _install_record_factory()
+    return handler
+
+
+def question_hash(text: str, key: str | bytes | None = None) -> str:
+    """8 hex characters of HMAC-SHA256(key, text): enough to correlate log lines, not to read.
+
+    Without a key, a random key made once per process is used, so hashes cannot be compared
+    across restarts (set ``FAQBOT_HASH_KEY`` to make them comparable).
+    """
+    if key is None or key == "":
+        key_bytes = _PROCESS_KEY
+    else:
+        key_bytes = key.encode("utf-8") if isinstance(key, str) else key
+    data = text.encode("utf-8", "surrogatepass")
+    return hmac.new(key_bytes, data, hashlib.sha256).hexdigest()[:8]
+
+
+# --- personal data -------------------------------------------------------------------------
+
+#: Kinds find_personal_data reports, in the order it reports them, with a phrase for users.
+PERSONAL_DATA_KINDS: dict[str, str] = {
+    "email": "an email address",
+    "phone": "a phone number",
+    "card": "a payment card number",
+    "iban": "a bank account number (IBAN)",
+    "id_number": "an ID number",
+    "token": "a token or API key",
+}
+
+_EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)*\.[A-Za-z]{2,}")
+_SECRET_PATTERNS = (
+    re.compile(r"\b(?:xox[abposr]|xapp)-[A-Za-z0-9-]{8,}"),  # Slack
+    re.compile(r"\bsk-(?:proj-|ant-)?[A-Za-z0-9_-]{20,}"),  # OpenAI / Anthropic style
+    re.compile(r"\bgh[pousr]_[A-Za-z0-9]{30,}"),  # GitHub
+    re.compile(r"\bgithub_pat_[A-Za-z0-9_]{30,}"),
+    re.compile(r"\bAKIA[0-9A-Z]{16}\b"),  # AWS access key id
+    re.compile(r"\bAIza[0-9A-Za-z_-]{35}\b"),  # Google API key
+    re.compile(r"\beyJ[A-Za-z0-9_-]{10,}\.eyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}"),  # JWT
+    re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----"),
+    re.compile(r"\b(?:api[_-]?key|secret|password|passwd|token)\s*[:=]\s*\S{6,}", re.IGNORECASE),
+)
+_IBAN = re.compile(r"\b[A-Za-z]{2}\d{2}(?:[ ]?[A-Za-z0-9]){11,30}\b")
+_SSN = re.compile(r"(?<![\w-])\d{3}-\d{2}-\d{4}(?![\w-])")
+_ALNUM_ID = re.compile(r"\b[A-Z]{1,2}\d{7,9}\b")  # passport / national id style
+#: digit runs with the separators people type in phone and card numbers
+_NUMBER = re.compile(r"(?<![\w+])(?:\+|\(\d)?[\d(][\d\s().\-/]{5,26}\d(?![\w])")
+_DATE = re.compile(r"^\d{4}[-/.]\d{1,2}[-/.]\d{1,2}$|^\d{1,2}[-/.]\d{1,2}[-/.]\d{2,4}$")
+_YEARS = re.compile(r"^(?:(?:19|20)\d{2}[\s\-/]*)+$")
+_IPV4 = re.compile(r"^\d{1,3}(?:\.\d{1,3}){3}$")
+
+
+def luhn_ok(digits: str) -> bool:
+    """True when a digit string passes the Luhn checksum (payment card numbers do)."""
+    total = 0
+    for i, ch in enumerate(reversed(digits)):
+        d = int(ch)
+        if i % 2 == 1:
+            d = d * 2 - 9 if d > 4 else d * 2
+        total += d
+    return total % 10 == 0
+
+
+def iban_ok(candidate: str) -> bool:
+    """True when a string is a well-formed IBAN (ISO 13616 mod-97 check)."""
+    s = candidate.replace(" ", "").upper()
+    if not 15 <= len(s) <= 34 or not s[:2].isalpha() or not s[2:4].isdigit():
+        return False
+    rearranged = s[4:] + s[:4]
+    try:
+        number = "".join(str(int(ch, 36)) for ch in rearranged)
+    except ValueError:
+        return False
+    return int(number) % 97 == 1
+
+
+def _classify_number(raw: str) -> str | None:
+    text = raw.strip()
+    digits = re.sub(r"\D", "", text)
+    if _DATE.match(text) or _YEARS.match(text) or _IPV4.match(text):
+        return None
+    if 13 <= len(digits) <= 19 and luhn_ok(digits):
+        return "card"
+    if _SSN.fullmatch(text):
+        return "id_number"
+    has_separators = bool(re.search(r"[\s().\-/]", text))
+    if text.startswith("+") and 8 <= len(digits) <= 15:
+        return "phone"
+    if has_separators and 7 <= len(digits) <= 13:
+        return "phone"
+    if not has_separators and 10 <= len(digits) <= 11:
+        return "phone"
+    if len(digits) >= 8:
+        return "id_number"
+    return None
+
+
+def find_personal_data(text: str) -> list[str]:
+    """Kinds of personal data that a text appears to contain, in ``PERSONAL_DATA_KINDS`` order.
+
+    Returns kinds only (e.g. ``["email", "phone"]``), never the matched text. Heuristic:
+    good enough to suggest "no need to share this", not a data-loss-prevention tool.
+    """
+    found: set[str] = set()
+    if _EMAIL.search(text):
+        found.add("email")
+    if any(p.search(text) for p in _SECRET_PATTERNS):
+        found.add("token")
+    for m in _IBAN.finditer(text):
+        if iban_ok(m.group(0)):
+            found.add("iban")
+    if _ALNUM_ID.search(text):
+        found.add("id_number")
+    # emails and tokens can hold digits; look for numbers in what is left
+    rest = _EMAIL.sub(" ", text)
+    for pattern in _SECRET_PATTERNS:
+        rest = pattern.sub(" ", rest)
+    rest = _IBAN.sub(lambda m: " " if iban_ok(m.group(0)) else m.group(0), rest)
+    for m in _NUMBER.finditer(rest):
+        kind = _classify_number(m.group(0))
+        if kind:
+            found.add(kind)
+    return [kind for kind in PERSONAL_DATA_KINDS if kind in found]

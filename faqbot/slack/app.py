@@ -1,0 +1,73 @@
+"""The app factory: settings + engine (+ a client in tests) → a configured Bolt App."""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from slack_bolt import App, BoltRequest, BoltResponse
+from slack_sdk import WebClient
+from slack_sdk.http_retry import ConnectionErrorRetryHandler, RateLimitErrorRetryHandler
+
+from faqbot.privacy import describe_exception, quiet_logger
+from faqbot.search import Engine
+from faqbot.settings import Settings
+from faqbot.slack.bot import Bot, log
+from faqbot.slack.dedupe import retry_number
+from faqbot.slack.listeners import register_all
+
+#: Bolt names its per-app loggers after the app; under slack_bolt they stay quiet.
+APP_NAME = "slack_bolt.faqbot"
+
+
+def build_client(settings: Settings) -> WebClient:
+    """The Web API client: ``settings.slack_api_url``, retries on connection errors and 429s."""
+    token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else None
+    return WebClient(
+        token=token,
+        base_url=settings.slack_api_url,
+        logger=quiet_logger("slack_sdk.web.faqbot"),
+        retry_handlers=[ConnectionErrorRetryHandler(),
+                        RateLimitErrorRetryHandler(max_retry_count=2)],
+    )
+
+
+def create_app(settings: Settings, engine: Engine, client: WebClient | None = None) -> App:
+    """A Bolt App answering from ``engine``; with ``client`` given, no token check at start-up.
+
+    Call ``faqbot.privacy.configure_logging`` first. The app acks first and answers after
+    (``process_before_response=False``) on a pool of ``settings.listener_threads`` threads.
+    The returned app has ``app.faqbot`` (the :class:`Bot`: counters, de-duplication).
+    """
+    injected = client is not None
+    secret = settings.slack_signing_secret
+    app = App(
+        name=APP_NAME,
+        client=client if injected else build_client(settings),
+        signing_secret=secret.get_secret_value() if secret else "",
+        token_verification_enabled=not injected,
+        process_before_response=False,
+        logger=quiet_logger(APP_NAME),
+        listener_executor=ThreadPoolExecutor(max_workers=settings.listener_threads,
+                                             thread_name_prefix="faqbot-listener"),
+    )
+    bot = Bot(settings, engine)
+    app.faqbot = bot  # type: ignore[attr-defined]
+
+    @app.middleware
+    def answer_each_event_once(request: BoltRequest, body: dict[str, Any],
+                               next: Any) -> BoltResponse | None:
+        event_id = body.get("event_id") if body.get("type") == "event_callback" else None
+        if isinstance(event_id, str) and not bot.deduper.first_time(event_id):
+            retry = retry_number(request.headers.get("x-slack-retry-num", [None])[0])
+            log.info("duplicate event id=%s retry=%d: skipped", event_id, retry)
+            return BoltResponse(status=200, body="")
+        return next()
+
+    @app.error
+    def on_error(error: Exception) -> None:
+        # the listeners catch their own errors; this is the last resort, by class only
+        log.warning("unhandled error in a listener: %s", describe_exception(error))
+
+    register_all(app, bot)
+    return app

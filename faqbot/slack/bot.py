@@ -1,0 +1,209 @@
+"""What the listeners share: the engine, click counters, event de-duplication, and the two
+Slack look-ups the opt-out flow needs. Nothing here keeps a question: it lives in local
+variables for one call and only its keyed hash reaches a log line.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+import time
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+
+from faqbot.models import Answer, Hit, Passage
+from faqbot.privacy import describe_exception, find_personal_data, question_hash
+from faqbot.search import Engine, has_words
+from faqbot.settings import Settings
+from faqbot.slack.blocks import MAX_PASSAGES, Role, Workspace
+from faqbot.slack.dedupe import EventDeduper
+
+log = logging.getLogger("faqbot.slack")
+
+#: The engine reads about this much (RankingConfig.max_query_chars); the rest is dropped first.
+MAX_QUESTION_CHARS = 2_000
+#: How much of a message personal-data detection looks at.
+SCAN_CHARS = 10_000
+
+_SLACK_MARKUP = re.compile(r"<[@!#][^>]{0,200}>")  # <@U…>, <!here>, <#C…|name>
+_OPT_OUT = re.compile(r"\bopt(?:ing)?[\s-]?outs?\b|\boptout\b", re.IGNORECASE)
+_ASKING = re.compile(
+    r"\b(how|can|could|may|want|wanna|would like|need|help|steps?|request|guide|process|"
+    r"let me|please)\b",
+    re.IGNORECASE,
+)
+_ERROR_CODE = re.compile(r"^[a-z_]{1,60}$")
+
+
+def clean_question(text: str) -> str:
+    """Strip Slack mentions and control characters, collapse whitespace, cut to the limit."""
+    text = _SLACK_MARKUP.sub(" ", text[: MAX_QUESTION_CHARS * 4])
+    text = "".join(ch if ch.isprintable() else " " for ch in text)
+    return " ".join(text.split())[:MAX_QUESTION_CHARS]
+
+
+def wants_opt_out(text: str) -> bool:
+    """True for 'how do I opt out', 'I want to opt-out', 'optout?': opt out plus asking."""
+    stripped = text.strip(" \t\n?!.").lower()
+    if not _OPT_OUT.search(stripped):
+        return False
+    return bool(_OPT_OUT.fullmatch(stripped) or _ASKING.search(stripped))
+
+
+def role_of(user: dict[str, Any]) -> Role:
+    """'owner' for workspace, primary or org owners (from ``users.info``), else 'member'."""
+    enterprise = user.get("enterprise_user") or {}
+    if (user.get("is_owner") or user.get("is_primary_owner") or user.get("is_org_owner")
+            or enterprise.get("is_owner")):
+        return "owner"
+    return "member"
+
+
+def slack_error_code(exc: BaseException) -> str:
+    """Slack's short error code ('ratelimited', 'channel_not_found') or '-'; never a message."""
+    if isinstance(exc, SlackApiError):
+        code = exc.response.get("error") if exc.response is not None else None
+        if isinstance(code, str) and _ERROR_CODE.match(code):
+            return code
+    return "-"
+
+
+@dataclass(frozen=True)
+class Reply:
+    """What the bot worked out about one question; holds no copy of it."""
+
+    answer: Answer
+    personal: tuple[str, ...]  # kinds of personal data seen, e.g. ("email",)
+    has_words: bool
+    opt_out: bool  # the question asks how to opt out
+    qhash: str  # keyed 8-hex hash, for log lines only
+
+
+class Feedback:
+    """Helpful / not-helpful counts per FAQ id and passage id. Counts only: no users, no text."""
+
+    def __init__(self) -> None:
+        self._counts: Counter[tuple[str, str]] = Counter()
+        self._lock = threading.Lock()
+
+    def record(self, verdict: str, faq_id: str | None, passage_ids: Sequence[str]) -> None:
+        """Count one click for the FAQ entry and each passage of an answer."""
+        keys = ([f"faq:{faq_id}"] if faq_id else []) + [f"passage:{p}" for p in passage_ids]
+        with self._lock:
+            for key in keys:
+                self._counts[(key, verdict)] += 1
+
+    def counts(self) -> dict[str, dict[str, int]]:
+        """``{"faq:<id>": {"helpful": n, "not_helpful": m}, "passage:<id>": {...}}``."""
+        out: dict[str, dict[str, int]] = {}
+        with self._lock:
+            for (key, verdict), n in self._counts.items():
+                out.setdefault(key, {})[verdict] = n
+        return out
+
+
+class Bot:
+    """The engine plus the little state the Slack layer keeps (counts and event ids)."""
+
+    def __init__(self, settings: Settings, engine: Engine, deduper: EventDeduper | None = None):
+        self.settings = settings
+        self.engine = engine
+        self.feedback = Feedback()
+        self.deduper = deduper or EventDeduper()
+        self.top_k = min(settings.top_k, MAX_PASSAGES)
+        self._hash_key = settings.hash_key.get_secret_value() if settings.hash_key else None
+        self._workspace: Workspace | None = None
+        self._lock = threading.Lock()
+        self._passages: tuple[str, dict[str, Passage]] | None = None
+
+    # -- questions -------------------------------------------------------------------------------
+
+    def hash(self, text: str) -> str:
+        """The keyed hash of a question, for log lines."""
+        return question_hash(text, self._hash_key)
+
+    def ask(self, raw: str, *, via: str, user: str | None = None) -> Reply:
+        """Answer a question as typed in Slack (mentions stripped, cut to the engine's limit)."""
+        started = time.perf_counter()
+        personal = tuple(find_personal_data(raw[:SCAN_CHARS]))
+        question = clean_question(raw)
+        qhash = self.hash(question)
+        words = has_words(question)
+        answer = self.engine.answer(question, top_k=self.top_k)
+        reply = Reply(answer=answer, personal=personal, has_words=words,
+                      opt_out=words and wants_opt_out(question), qhash=qhash)
+        log.info(
+            "question via=%s user=%s q=%s chars=%d answered=%s faq=%s conf=%.2f personal=%s "
+            "ms=%.0f", via, user or "-", qhash, len(question), answer.answered,
+            answer.faq.id if answer.faq else "-", answer.confidence, ",".join(personal) or "-",
+            (time.perf_counter() - started) * 1000,
+        )
+        return reply
+
+    def answer_faq(self, faq_id: str | None) -> Answer | None:
+        """The answer to one of the FAQ's own questions (a button click); None if unknown."""
+        entry = self.engine.snapshot.faq_entry(faq_id) if faq_id else None
+        if entry is None:
+            return None
+        return self.engine.answer(entry.question, top_k=self.top_k)
+
+    def answer_from_refs(self, faq_id: str | None, passage_ids: Sequence[str]) -> Answer | None:
+        """Re-build an answer from ids in the current snapshot; None when none of them exist."""
+        snapshot = self.engine.snapshot
+        faq = snapshot.faq_entry(faq_id) if faq_id else None
+        by_id = self._passages_by_id()
+        hits = tuple(Hit(passage=by_id[p], score=0.0) for p in passage_ids if p in by_id)
+        if faq is None and not hits:
+            return None
+        return Answer(answered=True, confidence=1.0, faq=faq, hits=hits)
+
+    def _passages_by_id(self) -> dict[str, Passage]:
+        snapshot = self.engine.snapshot
+        with self._lock:
+            if self._passages is None or self._passages[0] != snapshot.name:
+                self._passages = (snapshot.name, {p.id: p for p in snapshot.passages})
+            return self._passages[1]
+
+    # -- Slack look-ups ----------------------------------------------------------------------------
+
+    def role(self, client: WebClient, user_id: str | None) -> Role:
+        """'owner' or 'member' from ``users.info``; 'unknown' when Slack cannot tell us."""
+        if not user_id:
+            return "unknown"
+        try:
+            response = client.users_info(user=user_id)
+        except Exception as exc:
+            self.failed("users.info", exc)
+            return "unknown"
+        user = response.get("user")
+        return role_of(user) if isinstance(user, dict) else "unknown"
+
+    def workspace(self, client: WebClient) -> Workspace | None:
+        """Workspace URL and name from ``auth.test``, cached once known (it is not user data)."""
+        with self._lock:
+            if self._workspace is not None:
+                return self._workspace
+        try:
+            response = client.auth_test()
+        except Exception as exc:
+            self.failed("auth.test", exc)
+            return None
+        url, name = response.get("url"), response.get("team")
+        if not (isinstance(url, str) and isinstance(name, str)):
+            return None
+        with self._lock:
+            self._workspace = Workspace(url=url, name=name)
+            return self._workspace
+
+    # -- errors ------------------------------------------------------------------------------------
+
+    def failed(self, what: str, exc: BaseException, qhash: str = "-") -> None:
+        """Log a failure by class, place and Slack error code only: never its message."""
+        log.warning("%s failed: %s slack_error=%s q=%s", what, describe_exception(exc),
+                    slack_error_code(exc), qhash)

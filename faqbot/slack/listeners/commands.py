@@ -1,0 +1,67 @@
+"""The /privacy slash command: ack at once, then a private answer through response_url."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from slack_bolt import Ack, App, Respond
+from slack_sdk import WebClient
+
+from faqbot.slack.blocks import about_message, help_message
+from faqbot.slack.bot import Bot
+from faqbot.slack.listeners.common import (
+    opt_out_reply,
+    reply_message,
+    respond_private,
+    tell_failure,
+)
+
+COMMAND = "/privacy"
+HELP_WORDS = frozenset({"", "help", "?", "-h", "--help", "usage"})
+ABOUT_WORDS = frozenset({"about", "privacy", "storage", "what do you store"})
+OPT_OUT_WORDS = frozenset({"opt-out", "optout", "opt out", "opt_out"})
+
+
+def subcommand(text: str) -> str:
+    """'help', 'about', 'opt-out', or 'question' for the text after /privacy."""
+    word = " ".join(text.split()).strip(" ?!.").lower()
+    if word in HELP_WORDS or not text.strip():
+        return "help"
+    if word in ABOUT_WORDS:
+        return "about"
+    if word in OPT_OUT_WORDS:
+        return "opt-out"
+    return "question"
+
+
+def register(app: App, bot: Bot) -> None:
+    """Register the /privacy command."""
+
+    @app.command(COMMAND)
+    def privacy_command(ack: Ack, command: dict[str, Any], respond: Respond,
+                        client: WebClient) -> None:
+        ack()
+        user_id = command.get("user_id")
+        text = command.get("text") or ""
+        kind = subcommand(text)
+        qhash = "-"
+        try:
+            snapshot = bot.engine.snapshot
+            if kind == "help":
+                message = help_message(snapshot.faq, opt_out=snapshot.opt_out is not None)
+            elif kind == "about":
+                message = about_message(snapshot,
+                                        event_id_minutes=round(bot.deduper.ttl / 60))
+            elif kind == "opt-out":
+                message = opt_out_reply(bot, client, user_id)
+            else:
+                reply = bot.ask(text, via="command", user=user_id)
+                qhash = reply.qhash
+                if reply.opt_out and snapshot.opt_out is not None:
+                    message = opt_out_reply(bot, client, user_id, reply.personal)
+                else:
+                    message = reply_message(reply, share=True)
+            respond_private(respond, message)
+        except Exception as exc:
+            bot.failed(f"command {kind}", exc, qhash)
+            tell_failure(bot, "command", lambda m: respond_private(respond, m))

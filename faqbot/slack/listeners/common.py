@@ -1,0 +1,68 @@
+"""Delivery helpers the listeners share: post, respond privately, the opt-out flow, failures."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from slack_sdk import WebClient
+
+from faqbot.slack.blocks import (
+    FRIENDLY_ERROR,
+    NO_PROCEDURE,
+    Message,
+    answer_message,
+    decline_message,
+    notice,
+    opt_out_message,
+)
+from faqbot.slack.bot import Bot, Reply
+
+log = logging.getLogger("faqbot.slack")
+
+
+def reply_message(reply: Reply, *, share: bool = False, personal: bool = True) -> Message:
+    """Render a Reply: a no-words decline, or the answer (personal note inline if private)."""
+    kinds = reply.personal if personal else ()
+    if not reply.has_words:
+        return decline_message(reply.answer, no_words=True, personal=kinds)
+    return answer_message(reply.answer, personal=kinds, share=share,
+                          opt_out_button=reply.opt_out)
+
+
+def opt_out_reply(bot: Bot, client: WebClient, user_id: str | None,
+                  personal: tuple[str, ...] = ()) -> Message:
+    """The guided opt-out flow for one user: their role decides which version they get."""
+    snapshot = bot.engine.snapshot
+    if snapshot.opt_out is None:
+        return notice(NO_PROCEDURE)
+    role = bot.role(client, user_id)
+    workspace = bot.workspace(client)
+    log.info("opt-out flow user=%s role=%s", user_id or "-", role)
+    return opt_out_message(snapshot.opt_out, role, workspace, snapshot.documents,
+                           personal=personal)
+
+
+def post(client: WebClient, channel: str, message: Message, thread_ts: str | None = None) -> None:
+    """chat.postMessage without link previews (answers cite several URLs)."""
+    client.chat_postMessage(channel=channel, thread_ts=thread_ts, unfurl_links=False,
+                            unfurl_media=False, **message.kwargs())
+
+
+def respond_private(respond: Callable[..., Any], message: Message, *,
+                    replace_original: bool | None = None) -> None:
+    """An ephemeral reply through response_url; a refusal is logged by status code only."""
+    response = respond(**message.kwargs(), response_type="ephemeral",
+                       replace_original=replace_original, unfurl_links=False, unfurl_media=False)
+    status = getattr(response, "status_code", 200)
+    if status != 200:
+        log.warning("respond failed status=%s", status)
+
+
+def tell_failure(bot: Bot, what: str, send: Callable[[Message], Any]) -> None:
+    """Send the fixed friendly sentence; if even that fails, log its class only."""
+    try:
+        send(notice(FRIENDLY_ERROR))
+    except Exception as exc:
+        bot.failed(f"{what} (error notice)", exc)
