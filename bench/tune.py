@@ -85,9 +85,11 @@ def main() -> None:
     fit = Runner(engine, load_questions(args.questions))
     base = engine.config
     grid = {
-        "keyword_weight": [0.0, 0.1, 0.15, 0.25],
-        "faq_weight": [0.0, 0.25, 0.5, 1.0],
-        "faq_floor": [0.45, 0.55, 0.65],
+        "keyword_weight": [0.15, 0.25, 0.35],
+        "keyword_floor": [0.0, 3.0, 5.0, 8.0],
+        "faq_weight": [0.5, 1.0],
+        "faq_floor": [0.55, 0.65],
+        "faq_entries": [1, 2],
     }
     results = []
     for values in itertools.product(*grid.values()):

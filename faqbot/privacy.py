@@ -6,9 +6,9 @@ at INFO when a signature check fails), so ``configure_logging`` installs three l
 
 1. quiet library loggers (``slack_bolt``, ``slack_sdk``, ``urllib3``, ``websocket*`` at WARNING);
 2. a log-record factory, so every record, whichever handler later sees it (pytest, Sentry, a
-   file), is already sanitised: library records below WARNING are emptied and marked
-   withheld, every other message is scrubbed of tokens and request bodies and its exception
-   reduced to the traceback's frames plus the exception's class name;
+   file), is already sanitised: records that may carry a payload (see :func:`should_drop`)
+   are emptied and marked withheld, every other message is scrubbed of tokens and request
+   bodies and its exception reduced to the traceback's frames plus the exception's class name;
 3. :class:`PrivacyFilter` on every root handler, which drops the withheld records and scrubs
    anything created before the factory was installed.
 """
@@ -30,6 +30,8 @@ from typing import Any
 LIBRARY_PREFIXES = ("slack_bolt", "slack_sdk", "urllib3", "websocket")
 #: The exact loggers set to WARNING by ``configure_logging`` (their children inherit it).
 QUIET_LOGGERS = ("slack_bolt", "slack_sdk", "urllib3", "websocket", "websockets")
+#: Loggers allowed to write DEBUG records (faqbot's own never log user text).
+OWN_PREFIXES = ("faqbot", "__main__")
 WITHHELD = "[faqbot: library log record withheld]"
 
 _LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
@@ -79,10 +81,17 @@ def _is_library(name: str) -> bool:
 
 
 def should_drop(record: logging.LogRecord) -> bool:
-    """True for records that may carry a payload: library records below WARNING."""
+    """True for records that may carry a payload, whatever level the operator chose.
+
+    Slack's and the HTTP/WebSocket libraries' records below WARNING (raw bodies, envelopes),
+    ``slack_bolt.RequestVerification`` INFO (the body of a request that failed its signature
+    check), and DEBUG records of any other library: DEBUG is for faqbot's own loggers.
+    """
     if record.name.startswith("slack_bolt.RequestVerification") and record.levelno <= logging.INFO:
-        return True  # holds the raw body of a request that failed its signature check
-    return _is_library(record.name) and record.levelno < logging.WARNING
+        return True
+    if _is_library(record.name):
+        return record.levelno < logging.WARNING
+    return record.levelno < logging.INFO and not record.name.startswith(OWN_PREFIXES)
 
 
 def sanitise(record: logging.LogRecord) -> logging.LogRecord:

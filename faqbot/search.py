@@ -39,6 +39,21 @@ SYNONYMS: dict[str, str] = {
     r"\bconvos?\b|\bchats?\b": "messages conversations",
 }
 _SYNONYMS = [(re.compile(p, re.IGNORECASE), words) for p, words in SYNONYMS.items()]
+
+#: Chat shorthand replaced before spelling repair, which would otherwise "fix" it wrongly.
+SHORTHAND: dict[str, str] = {
+    "msg": "message", "msgs": "messages", "pls": "please", "plz": "please",
+    "prefs": "preferences", "cant": "can not", "dont": "do not", "doesnt": "does not",
+    "whats": "what is", "info": "information", "anon": "anonymous", "u": "you", "ur": "your",
+    "b4": "before", "w/": "with", "w/o": "without", "thx": "thanks", "pw": "password",
+}
+_SHORTHAND = re.compile(r"(?<![\w/])(" + "|".join(re.escape(k) for k in sorted(SHORTHAND, key=len,
+                        reverse=True)) + r")(?![\w/])", re.IGNORECASE)
+
+
+def expand_shorthand(text: str) -> str:
+    """Replace chat shorthand ("msgs", "prefs") with the words the documents use."""
+    return _SHORTHAND.sub(lambda m: SHORTHAND[m.group(1).casefold()], text)
 _HAS_WORD = re.compile(r"[^\W_]{2,}", re.UNICODE)
 
 
@@ -47,16 +62,21 @@ class RankingConfig:
     """The knobs of ranking and declining; defaults were chosen by measurement (README)."""
 
     candidates: int = 50  # dense and keyword candidates considered per question
-    keyword_weight: float = 0.15  # weight of max-normalised BM25 added to cosine similarity
-    faq_floor: float = 0.55  # FAQ phrasings closer than this lend weight to their sources
-    faq_weight: float = 0.5  # boost per unit of FAQ similarity above the floor
-    faq_entries: int = 3  # how many of the closest FAQ entries may boost their sources
+    keyword_weight: float = 0.35  # weight of normalised BM25 added to cosine similarity
+    # BM25 is divided by max(best BM25 score, this floor): a weak best keyword match does not
+    # get the full weight just for being the best of a poor lot
+    keyword_floor: float = 5.0
+    faq_floor: float = 0.65  # FAQ phrasings closer than this lend weight to their sources
+    faq_weight: float = 1.0  # boost per unit of FAQ similarity above the floor
+    faq_entries: int = 1  # how many of the closest FAQ entries may boost their sources
     faq_min: float = 0.72  # the closest FAQ entry is shown when at least this close
     superseded_penalty: float = 0.03  # a replaced statement ranks after its replacement
     authority_bonus: float = 0.01  # per step of authority (policy > official > faq > news)
-    # confidence = sigmoid(bias + w_in * in-domain similarity + w_out * out-of-scope similarity)
-    calibration: tuple[float, float, float] = (-9.0, 16.0, -6.0)
-    min_confidence: float = 0.5  # below this the bot declines
+    # confidence = sigmoid(bias + w_in * in-domain similarity + w_out * out-of-scope similarity),
+    # fitted by logistic regression on eval/calibration.yml (python -m bench.tune)
+    calibration: tuple[float, float, float] = (-7.74, 19.954, -8.469)
+    # the highest threshold that declines at most 2% of in-scope calibration questions
+    min_confidence: float = 0.42
     max_query_chars: int = 2000  # the model reads ~256 word pieces; the rest is noise
 
 
@@ -132,7 +152,8 @@ def query_text(snapshot: Snapshot, question: str, config: RankingConfig,
                embedder: Embedder | None = None) -> str:
     """What is embedded and keyword-searched for a question (typos fixed, slang expanded)."""
     prepared = prepare(snapshot, embedder)
-    return normalise_query(prepared.speller.correct(question[: config.max_query_chars]))
+    text = expand_shorthand(question[: config.max_query_chars])
+    return normalise_query(prepared.speller.correct(text))
 
 
 def rank(
@@ -178,7 +199,8 @@ def rank(
     if missing:  # candidates found by words or FAQ only: exact cosine from stored vectors
         stored = np.stack([snapshot.passage_index.reconstruct(int(r)) for r in missing])
         dense[missing] = stored @ vector[0]
-    keyword_norm = keyword / top_kw if top_kw > 0 else keyword
+    scale = max(top_kw, config.keyword_floor)
+    keyword_norm = keyword / scale if scale > 0 else keyword
     hits = []
     for row in candidates:
         fused = (

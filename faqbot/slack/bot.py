@@ -128,6 +128,10 @@ class Bot:
         """The keyed hash of a question, for log lines."""
         return question_hash(text, self._hash_key)
 
+    def question_id(self, raw: str) -> str:
+        """The log hash of a question as typed (the same one ``ask`` logs)."""
+        return self.hash(clean_question(raw))
+
     def ask(self, raw: str, *, via: str, user: str | None = None) -> Reply:
         """Answer a question as typed in Slack (mentions stripped, cut to the engine's limit)."""
         started = time.perf_counter()

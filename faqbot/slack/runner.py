@@ -149,6 +149,7 @@ def gunicorn_options(settings: Settings) -> dict[str, Any]:
         "loglevel": "info" if settings.log_level == "DEBUG" else settings.log_level.lower(),
         "preload_app": False,
         "proc_name": "faqbot",
+        "control_socket_disable": True,  # no admin socket file in $HOME
     }
 
 
@@ -164,7 +165,8 @@ def _gunicorn_app(settings: Settings) -> Any:
 
         def load_config(self) -> None:
             for key, value in gunicorn_options(settings).items():
-                self.cfg.set(key, value)
+                if key in self.cfg.settings:  # older gunicorn lacks e.g. control_socket_disable
+                    self.cfg.set(key, value)
 
         def load(self) -> SlackWSGI:
             configure_logging(settings.log_level)  # the worker's own handlers

@@ -55,8 +55,8 @@ def register(app: App, bot: Bot) -> None:
             elif kind == "opt-out":
                 message = opt_out_reply(bot, client, user_id)
             else:
+                qhash = bot.question_id(text)
                 reply = bot.ask(text, via="command", user=user_id)
-                qhash = reply.qhash
                 if reply.opt_out and snapshot.opt_out is not None:
                     message = opt_out_reply(bot, client, user_id, reply.personal)
                 else:

@@ -43,8 +43,9 @@ def register(app: App, bot: Bot) -> None:
             return
         qhash = "-"
         try:
-            reply = bot.ask(event.get("text") or "", via="dm", user=user_id)
-            qhash = reply.qhash
+            text = event.get("text") or ""
+            qhash = bot.question_id(text)
+            reply = bot.ask(text, via="dm", user=user_id)
             if reply.opt_out and bot.engine.snapshot.opt_out is not None:
                 message = opt_out_reply(bot, client, user_id, reply.personal)
             else:
@@ -65,10 +66,11 @@ def register(app: App, bot: Bot) -> None:
         try:
             if not clean_question(text):
                 snapshot = bot.engine.snapshot
-                post(client, channel, help_message(snapshot.faq, opt_out=False), thread_ts)
+                post(client, channel,
+                     help_message(snapshot.faq, opt_out=snapshot.opt_out is not None), thread_ts)
                 return
+            qhash = bot.question_id(text)
             reply = bot.ask(text, via="mention", user=user_id)
-            qhash = reply.qhash
             # the thread is public: the personal-data note goes to the asker alone
             post(client, channel, reply_message(reply, personal=False), thread_ts)
             if reply.personal and user_id:

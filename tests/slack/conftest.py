@@ -1,0 +1,16 @@
+"""Fixtures for tests/slack (defined in slack_fakes.py, shared with tests/test_privacy.py)."""
+
+from slack_fakes import (  # noqa: F401
+    _every_reply_within_limits,
+    _isolated_env,
+    app,
+    engine,
+    fake,
+    fake_slack,
+    index_dir,
+    restore_logging,
+    served,
+    settings,
+    slack,
+    socket_mode,
+)

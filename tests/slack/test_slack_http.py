@@ -1,0 +1,58 @@
+"""The WSGI app gunicorn serves: signatures, health, routing, start-up against the fake."""
+
+from __future__ import annotations
+
+import time
+
+from slack_fakes import SlackSender, serve_wsgi
+
+from faqbot.slack.runner import SlackWSGI
+
+
+def test_bad_signature_is_rejected_with_401(slack, fake):
+    response = slack.command("are language models trained?", secret="wrong-secret")
+    assert response.status == 401
+    time.sleep(0.1)
+    assert not fake.calls
+
+
+def test_stale_timestamp_is_rejected_with_401(slack, fake):
+    response = slack.command("are language models trained?", timestamp=int(time.time()) - 600)
+    assert response.status == 401
+    time.sleep(0.1)
+    assert not fake.calls
+
+
+def test_unsigned_event_is_rejected(slack, fake):
+    response = slack.post('{"type":"event_callback"}', "application/json",
+                          headers={"X-Slack-Signature": "v0=00"})
+    assert response.status == 401
+
+
+def test_healthz_and_routing(slack):
+    assert slack.get("/healthz").status == 200
+    assert slack.get("/slack/events").status == 404
+    assert slack.get("/elsewhere").status == 404
+
+
+def test_healthz_is_503_until_the_app_is_attached(fake, app):
+    wsgi = SlackWSGI()
+    server, url = serve_wsgi(wsgi)
+    try:
+        sender = SlackSender(url, fake)
+        assert sender.get("/healthz").status == 503
+        assert sender.command("hello").status == 503
+        wsgi.attach(app)
+        assert sender.get("/healthz").status == 200
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_create_app_without_a_client_checks_the_token_at_start(settings, engine, fake):
+    from faqbot.slack.app import create_app
+
+    app = create_app(settings, engine)
+    assert fake.api_calls("auth.test")
+    assert app.client.base_url == settings.slack_api_url
+    assert any(type(h).__name__ == "RateLimitErrorRetryHandler" for h in app.client.retry_handlers)

@@ -1,0 +1,123 @@
+"""manifest.yml matches the code: command, events, actions, and scopes for the methods called."""
+
+from __future__ import annotations
+
+import inspect
+import re
+from pathlib import Path
+
+import pytest
+import yaml
+from slack_bolt import BoltRequest
+
+from faqbot.slack import blocks
+
+ROOT = Path(__file__).resolve().parents[2]
+MANIFEST = yaml.safe_load((ROOT / "manifest.yml").read_text("utf-8"))
+SLACK_CODE = ROOT / "faqbot" / "slack"
+
+#: The bot scope each Web API method needs (None: no scope). A method missing here fails the
+#: test, so a new call cannot slip in without deciding its scope.
+METHOD_SCOPES: dict[str, str | None] = {
+    "auth.test": None,
+    "chat.postMessage": "chat:write",
+    "chat.postEphemeral": "chat:write",
+    "chat.update": "chat:write",
+    "views.publish": None,
+    "users.info": "users:read",
+    "conversations.open": "im:write",
+}
+#: Manifest bot event → (Bolt event type, scope it needs).
+EVENT_SCOPES = {
+    "app_mention": ("app_mention", "app_mentions:read"),
+    "message.im": ("message", "im:history"),
+    "app_home_opened": ("app_home_opened", None),
+}
+
+
+def registered(app) -> dict[str, set[str]]:
+    """Commands, event types and action ids the app's listeners match (from their matchers)."""
+    found: dict[str, set[str]] = {"command": set(), "event": set(), "action": set()}
+    for listener in app._listeners:
+        for matcher in listener.matchers:
+            names = inspect.getclosurevars(matcher.func).nonlocals
+            if "command" in names:
+                found["command"].add(names["command"])
+            elif "event_type" in names:
+                found["event"].add(names["event_type"])
+            elif "constraints" in names:
+                found["action"].add(names["constraints"])
+    return found
+
+
+def web_api_methods() -> set[str]:
+    """Web API methods the Slack package calls: ``client.chat_postMessage(`` → chat.postMessage."""
+    methods = set()
+    for path in SLACK_CODE.rglob("*.py"):
+        for name in re.findall(r"\bclient\.([a-z]+_[A-Za-z]+)\(", path.read_text("utf-8")):
+            family, method = name.split("_", 1)
+            methods.add(f"{family}.{method}")
+    return methods
+
+
+def test_slash_command_matches():
+    (command,) = MANIFEST["features"]["slash_commands"]
+    assert command["command"] == "/privacy"
+    assert command["should_escape"] is False
+    assert command["usage_hint"] and len(command["description"]) <= 100
+
+
+def test_commands_and_events_match_the_listeners(app):
+    found = registered(app)
+    assert found["command"] == {c["command"] for c in MANIFEST["features"]["slash_commands"]}
+    bot_events = MANIFEST["settings"]["event_subscriptions"]["bot_events"]
+    assert found["event"] == {EVENT_SCOPES[e][0] for e in bot_events}
+
+
+def test_actions_match_the_buttons_and_interactivity_is_on(app):
+    assert registered(app)["action"] == set(blocks.ACTIONS)
+    assert MANIFEST["settings"]["interactivity"]["is_enabled"] is True
+
+
+def test_every_rendered_button_has_a_listener(app, engine):
+    snapshot = engine.snapshot
+    answer = engine.answer("Are language models trained on my messages?")
+    rendered = [
+        blocks.help_message(snapshot.faq).blocks,
+        blocks.home_view(snapshot, "U1")["blocks"],
+        blocks.answer_message(answer, share=True, opt_out_button=True).blocks,
+        blocks.decline_message(engine.answer("wifi password")).blocks,
+    ]
+    used = {e["action_id"] for bs in rendered for b in bs if b["type"] == "actions"
+            for e in b["elements"]}
+    assert used == set(blocks.ACTIONS)
+
+
+@pytest.mark.parametrize("action_id", blocks.ACTIONS)
+def test_each_action_is_handled_not_404(app, fake, action_id):
+    payload = {"type": "block_actions", "user": {"id": "U1"}, "team": {"id": "T1"},
+               "container": {"type": "view"},
+               "actions": [{"action_id": action_id, "block_id": "b", "value": "x"}]}
+    response = app.dispatch(BoltRequest(body=payload, mode="socket_mode"))
+    assert response.status == 200
+
+
+def test_scopes_are_exactly_what_the_code_needs():
+    methods = web_api_methods()
+    assert methods, "no Web API calls found: the scan is broken"
+    unknown = methods - set(METHOD_SCOPES)
+    assert not unknown, f"add the scope these methods need to METHOD_SCOPES: {unknown}"
+    needed = {METHOD_SCOPES[m] for m in methods} | {"commands"}
+    needed |= {EVENT_SCOPES[e][1] for e in MANIFEST["settings"]["event_subscriptions"]
+               ["bot_events"]}
+    needed.discard(None)
+    assert set(MANIFEST["oauth_config"]["scopes"]["bot"]) == needed
+    assert "im:write" not in needed  # DMs go to the user id; the bot never opens one
+
+
+def test_app_home_and_socket_mode():
+    home = MANIFEST["features"]["app_home"]
+    assert home["home_tab_enabled"] and home["messages_tab_enabled"]
+    assert home["messages_tab_read_only_enabled"] is False
+    assert MANIFEST["settings"]["socket_mode_enabled"] is True
+    assert "request_url" not in MANIFEST["settings"]["event_subscriptions"]
