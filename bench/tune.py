@@ -66,7 +66,8 @@ def fit_logistic(x: np.ndarray, y: np.ndarray, l2: float = 1e-2) -> np.ndarray:
     for _ in range(50):
         p = 1 / (1 + np.exp(-design @ w))
         grad = design.T @ (p - y) + l2 * np.r_[0, w[1:]]
-        hess = design.T @ (design * (p * (1 - p))[:, None]) + l2 * np.diag(np.r_[0, np.ones(len(w) - 1)])
+        ridge = l2 * np.diag(np.r_[0, np.ones(len(w) - 1)])
+        hess = design.T @ (design * (p * (1 - p))[:, None]) + ridge
         step = np.linalg.solve(hess, grad)
         w -= step
         if np.abs(step).max() < 1e-8:
