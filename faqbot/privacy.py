@@ -39,10 +39,12 @@ _PROCESS_KEY = secrets.token_bytes(32)
 
 _TOKEN = re.compile(r"\b(xox[abposr]|xapp)-[A-Za-z0-9-]+")
 _BEARER = re.compile(r"\b(Bearer|Basic)\s+[A-Za-z0-9._~+/=-]+", re.IGNORECASE)
-#: A dict repr or JSON object: from the first brace to the last, if a key is in it.
-_JSONISH = re.compile(r"[{\[].*?[\"'][^\"']*[\"']\s*:.*[}\]]", re.DOTALL)
-#: form bodies (``a=1&b=2``) and single fields that carry text (``payload=...``)
-_FORM = re.compile(r"[\w.%\[\]-]+=[^&\s]*(?:&[\w.%\[\]-]+=[^&\s]*)+")
+#: A quoted key and a colon: what makes a bracketed span a JSON object or a dict repr.
+_KEYED = re.compile(r"[\"'][^\"'\n]{0,200}[\"']\s*:")
+#: one ``key=value`` pair of a form body (``a=1&b=2``), checked per whitespace-free token
+_FORM_PAIR = re.compile(r"[\w.%\[\]-]{1,64}=[^&]*")
+_NON_SPACE = re.compile(r"\S+")
+#: single fields that carry text (``payload=...``)
 _TEXT_FIELD = re.compile(r"\b(payload|text|body|command|message|query|question)=[^\s&]+",
                          re.IGNORECASE)
 
@@ -51,9 +53,27 @@ def scrub(message: str) -> str:
     """Remove tokens, request bodies and text fields from one log message."""
     message = _TOKEN.sub(lambda m: f"{m.group(1)}-[redacted]", message)
     message = _BEARER.sub(lambda m: f"{m.group(1)} [redacted]", message)
-    message = _JSONISH.sub("{…body withheld…}", message)
-    message = _FORM.sub("[form body withheld]", message)
+    message = _withhold_bodies(message)
+    message = _NON_SPACE.sub(_withhold_form, message)
     return _TEXT_FIELD.sub(lambda m: f"{m.group(1)}=[withheld]", message)
+
+
+def _withhold_bodies(message: str) -> str:
+    """Replace the span from the first ``{``/``[`` to the last ``}``/``]`` if it has a key."""
+    starts = [i for i in (message.find("{"), message.find("[")) if i >= 0]
+    if not starts:
+        return message
+    start, end = min(starts), max(message.rfind("}"), message.rfind("]"))
+    if end > start and _KEYED.search(message, start, end):
+        return f"{message[:start]}{{…body withheld…}}{message[end + 1:]}"
+    return message
+
+
+def _withhold_form(match: re.Match[str]) -> str:
+    parts = [p for p in match.group(0).split("&") if p]
+    if len(parts) > 1 and all(_FORM_PAIR.fullmatch(p) for p in parts):
+        return "[form body withheld]"
+    return match.group(0)
 
 
 def describe_exception(exc: BaseException) -> str:
@@ -210,7 +230,7 @@ PERSONAL_DATA_KINDS: dict[str, str] = {
     "token": "a token or API key",
 }
 
-_EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)*\.[A-Za-z]{2,}")
+_EMAIL = re.compile(r"(?<![\w.+-])[\w.+-]{1,64}@[\w-]{1,63}(?:\.[\w-]{1,63}){0,8}\.[A-Za-z]{2,24}")
 _SECRET_PATTERNS = (
     re.compile(r"\b(?:xox[abposr]|xapp)-[A-Za-z0-9-]{8,}"),  # Slack
     re.compile(r"\bsk-(?:proj-|ant-)?[A-Za-z0-9_-]{20,}"),  # OpenAI / Anthropic style

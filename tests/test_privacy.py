@@ -272,3 +272,14 @@ def test_luhn(digits, ok):
                                       ("GB82WEST12345698765433", False), ("XX00", False)])
 def test_iban(iban, ok):
     assert iban_ok(iban) is ok
+
+
+@pytest.mark.parametrize("text", [
+    "x" * 50_000, "a=" * 25_000, "api_key=" * 6_000, "[" * 5_000 + "'x'" * 3_000,
+    "a@" + "b." * 20_000, "1-" * 25_000, "+1 " * 15_000, "{" * 20_000 + "}" * 20_000,
+], ids=["word", "equals", "keys", "brackets", "email", "dashes", "phones", "braces"])
+def test_scrub_and_detection_take_linear_time(text):
+    started = time.perf_counter()
+    scrub(text)
+    find_personal_data(text[:10_000])
+    assert time.perf_counter() - started < 0.5  # quadratic regexes took 3-16 s here

@@ -292,8 +292,8 @@ def answer_message(
 ) -> Message:
     """An answer: FAQ short answer if matched, up to 3 quoted passages with citations, buttons.
 
-    A declined answer renders as :func:`decline_message`. ``shared_by`` marks a copy posted to
-    a channel (no buttons but feedback, no confidence).
+    A declined answer renders as :func:`decline_message`. ``shared_by`` adds a "shared by"
+    line for a copy posted to a channel (the caller also turns off feedback and confidence).
     """
     if not answer.answered:
         return decline_message(answer, personal=personal, related_limit=related_limit)
