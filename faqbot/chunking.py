@@ -26,7 +26,7 @@ def passage_id(doc: str, section: str, text: str) -> str:
     return digest[:16]
 
 
-def _spans(text: str, start: int, end: int) -> Iterator[tuple[int, int]]:
+def sentence_spans(text: str, start: int, end: int) -> Iterator[tuple[int, int]]:
     """Sentence spans (start, end) within text[start:end], whitespace trimmed."""
     blocks = []
     cursor = start
@@ -88,7 +88,7 @@ def chunk_document(doc: Document, max_words: int = MAX_WORDS) -> list[Passage]:
     meta = doc.meta
     for section in doc.sections:
         name = " > ".join(section.path)
-        spans = list(_spans(doc.text, section.start, section.end))
+        spans = list(sentence_spans(doc.text, section.start, section.end))
         for start, end in _pack(doc.text, spans, max_words):
             body = doc.text[start:end]
             passages.append(

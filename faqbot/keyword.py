@@ -35,6 +35,14 @@ class KeywordIndex:
         # "opt-out" and "opt out" must meet: split on hyphens and at-signs alike.
         return text.replace("-", " ").replace("@", " ")
 
+    def stems(self, text: str) -> set[str]:
+        """The stemmed content words of a text (stop words removed), as BM25 sees them."""
+        tokens = self._bm25s.tokenize(
+            [self._prepare(text)], stopwords="en", stemmer=self._stemmer, return_ids=False,
+            show_progress=False,
+        )[0]
+        return set(tokens)
+
     def scores(self, query: str) -> np.ndarray:
         """BM25 score of every text for ``query``, in the order the texts were given."""
         if not self.size:

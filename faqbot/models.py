@@ -155,6 +155,8 @@ class Hit(Frozen):
     score: float
     dense: float = 0.0
     keyword: float = 0.0
+    #: (start, end) in ``passage.text`` of the sentence that best matches the question
+    highlight: tuple[int, int] | None = None
 
 
 class Answer(Frozen):

@@ -33,7 +33,11 @@ def render_answer(answer: Answer, width: int = 88) -> str:
         lines.append("")
         lines.append("Sources:")
     for n, hit in enumerate(answer.hits, start=1):
-        quoted = " ".join(hit.passage.text.split())
+        text = hit.passage.text
+        if hit.highlight is not None:  # the sentence that answers, between » «
+            s, e = hit.highlight
+            text = f"{text[:s]}»{text[s:e]}«{text[e:]}"
+        quoted = " ".join(text.split())
         lines += textwrap.wrap(f"“{quoted}”", width, initial_indent=f"[{n}] ",
                                subsequent_indent="    ")
         lines.append(f"    — {citation(hit)}")

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from faqbot.chunking import embedding_text
+from faqbot.chunking import embedding_text, sentence_spans
 from faqbot.embedding import Embedder
 from faqbot.index import Snapshot
 from faqbot.keyword import KeywordIndex
@@ -142,6 +142,7 @@ class Ranked:
     faq_scores: list[tuple[FaqEntry, float]]  # best first
     top_dense: float  # best cosine similarity of a passage
     out_of_scope: float  # best similarity to an out-of-scope example (0 if none)
+    query_stems: set[str] = field(default_factory=set)  # content words, for highlighting
 
     @property
     def in_domain(self) -> float:
@@ -215,7 +216,7 @@ def rank(
     hits.sort(key=lambda h: (-h.score, h.passage.id))
     top_dense = float(dense[list(candidates)].max()) if candidates else 0.0
     return Ranked(hits=hits, faq_scores=faq_scores, top_dense=top_dense,
-                  out_of_scope=out_of_scope)
+                  out_of_scope=out_of_scope, query_stems=prepared.keyword.stems(query))
 
 
 def _faq_scores(snapshot: Snapshot, vector: np.ndarray) -> tuple[list[tuple[FaqEntry, float]],
@@ -255,8 +256,29 @@ def shape_answer(snapshot: Snapshot, ranked: Ranked, config: RankingConfig, top_
     if answered and ranked.faq_scores and ranked.faq_scores[0][1] >= config.faq_min:
         faq = ranked.faq_scores[0][0]
     related = tuple(e for e, _ in ranked.faq_scores[:3]) if not answered else ()
-    return Answer(answered=answered, confidence=conf, faq=faq, hits=tuple(ranked.hits[:top_k]),
-                  related=related)
+    hits = tuple(ranked.hits[:top_k])
+    if answered and ranked.query_stems:
+        keyword = prepare(snapshot).keyword
+        hits = tuple(h.model_copy(update={"highlight": best_sentence(h.passage.text,
+                                                                     ranked.query_stems,
+                                                                     keyword)})
+                     for h in hits)
+    return Answer(answered=answered, confidence=conf, faq=faq, hits=hits, related=related)
+
+
+def best_sentence(
+    text: str, query_stems: set[str], keyword: KeywordIndex
+) -> tuple[int, int] | None:
+    """The sentence of a passage sharing the most content words with the question.
+
+    None when the passage is a single sentence or no sentence shares a word.
+    """
+    spans = list(sentence_spans(text, 0, len(text)))
+    if len(spans) < 2:
+        return None
+    scored = [(len(keyword.stems(text[s:e]) & query_stems), -s, (s, e)) for s, e in spans]
+    overlap, _, span = max(scored)
+    return span if overlap > 0 else None
 
 
 def has_words(question: str) -> bool:

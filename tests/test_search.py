@@ -63,3 +63,14 @@ def test_normalise_query_expands_informal_words() -> None:
     assert "large language models" in normalise_query("does chatgpt read slack")
     assert normalise_query("plain  question\n") == "plain question"
     assert has_words("ok?") and not has_words("🙂 ?")
+
+
+def test_answer_highlights_the_matching_sentence(engine: Engine) -> None:
+    answer = engine.answer("Are large language models trained on customer messages?")
+    assert answer.answered
+    hit = next(h for h in answer.hits if h.passage.section == "Generative AI")
+    assert hit.highlight is not None
+    start, end = hit.highlight
+    assert hit.passage.text[start:end] == (
+        "The company does not train large language models on customer messages."
+    )
