@@ -281,6 +281,37 @@ def best_sentence(
     return span if overlap > 0 else None
 
 
+_PART_SPLIT = re.compile(
+    r"\?\s+|\s+(?:and(?:\s+also)?|also|plus)\s+(?=(?:what|how|who|when|where|why|which|can|could|does|do|"
+    r"is|are|will|would|should)\b)",
+    re.IGNORECASE,
+)
+
+
+def question_parts(question: str, max_parts: int = 3) -> list[str]:
+    """The separate questions in a message ("who can opt out and what email do they use").
+
+    Only parts of three words or more count; a single question gives a one-element list.
+    """
+    text = " ".join(question[:2000].split())
+    parts = [p.strip(" ?,;") for p in _PART_SPLIT.split(text)]
+    parts = [p for p in parts if len(p.split()) >= 3]
+    return parts[:max_parts] if len(parts) > 1 else [text]
+
+
+def cover_parts(hits: list[Hit], part_tops: list[Hit]) -> list[Hit]:
+    """The whole question's best hit, then each part's best, then the rest, without repeats."""
+    order = hits[:1] + part_tops + hits[1:]
+    by_id = {h.passage.id: h for h in hits}
+    seen: set[str] = set()
+    out = []
+    for hit in order:
+        if hit.passage.id not in seen:
+            seen.add(hit.passage.id)
+            out.append(by_id.get(hit.passage.id, hit))
+    return out
+
+
 def has_words(question: str) -> bool:
     """False for input with nothing to search: empty, only emoji, only punctuation."""
     return bool(_HAS_WORD.search(question))
@@ -302,6 +333,11 @@ class Engine:
             return Answer(answered=False, confidence=0.0,
                           related=tuple(snapshot.faq[:3]))
         ranked = rank(snapshot, self.embedder, question, self.config)
+        parts = question_parts(question)
+        if len(parts) > 1:
+            # one embedding per part: each part's best passage is kept near the top
+            tops = [rank(snapshot, self.embedder, part, self.config).hits[:1] for part in parts]
+            ranked.hits = cover_parts(ranked.hits, [h for top in tops for h in top])
         return shape_answer(snapshot, ranked, self.config, top_k)
 
     def swap(self, snapshot: Snapshot) -> Snapshot:

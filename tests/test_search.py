@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from faqbot.search import Engine, has_words, normalise_query
+from faqbot.search import Engine, has_words, normalise_query, question_parts
 from faqbot.service import open_engine
 from faqbot.settings import Settings
 from tests.fakes import FakeEmbedder
@@ -74,3 +74,30 @@ def test_answer_highlights_the_matching_sentence(engine: Engine) -> None:
     assert hit.passage.text[start:end] == (
         "The company does not train large language models on customer messages."
     )
+
+
+@pytest.mark.parametrize(
+    ("question", "parts"),
+    [
+        ("who can opt out and what email do they use", ["who can opt out",
+                                                        "what email do they use"]),
+        ("Can I opt out? How long does it take?", ["Can I opt out", "How long does it take"]),
+        ("how do i opt out and also when was it updated", ["how do i opt out",
+                                                           "when was it updated"]),
+        ("does slack train on DMs", ["does slack train on DMs"]),
+        ("is it safe? ok", ["is it safe? ok"]),
+    ],
+)
+def test_question_parts(question: str, parts: list[str]) -> None:
+    assert question_parts(question) == parts
+
+
+def test_each_part_of_a_question_gets_a_passage(engine: Engine,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    question = "opt out owners email feedback workspace URL subject line? how long is data kept"
+    sections = [h.passage.section for h in engine.answer(question, top_k=2).hits]
+    assert sections == ["Opting out > How to opt out", "Retention"]
+    # without splitting, the opt-out words crowd the retention part out
+    monkeypatch.setattr("faqbot.search.question_parts", lambda q: [q])
+    sections = [h.passage.section for h in engine.answer(question, top_k=2).hits]
+    assert "Retention" not in sections
