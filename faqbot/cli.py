@@ -216,6 +216,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return 0
+    except Exception as exc:
+        # an unexpected failure: its message may quote the question, so name the class and
+        # place only (FAQBOT_LOG_LEVEL=DEBUG does not change this)
+        from faqbot.privacy import describe_exception
+
+        print(f"faqbot: internal error: {describe_exception(exc)}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

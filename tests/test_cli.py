@@ -130,3 +130,18 @@ def test_eval_prints_metrics_and_gates(knowledge: Path, tmp_path: Path,
     code, _, err = run(capsys, "eval", str(questions), "--knowledge", str(knowledge),
                        "--max-wrongly-declined", "-0.1")
     assert code == 1 and "below minimum" in err
+
+
+def test_unexpected_error_names_class_not_message(
+    knowledge: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from faqbot.search import Engine
+
+    def explode(self: Engine, question: str, top_k: int = 3) -> None:
+        raise KeyError(f"word {question}")
+
+    monkeypatch.setattr(Engine, "answer", explode)
+    code, out, err = run(capsys, "ask", "canary-5b1e question", "--knowledge", str(knowledge))
+    assert code == 2 and out == ""
+    assert "faqbot: internal error: KeyError at tests/test_cli.py" in err
+    assert "canary-5b1e" not in err and "Traceback" not in err
