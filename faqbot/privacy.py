@@ -47,6 +47,9 @@ _NON_SPACE = re.compile(r"\S+")
 #: single fields that carry text (``payload=...``)
 _TEXT_FIELD = re.compile(r"\b(payload|text|body|command|message|query|question)=[^\s&]+",
                          re.IGNORECASE)
+#: a labelled payload in a library's message ("payload: b'...'"), up to the end of the message:
+#: slack_sdk logs an unsupported Socket Mode frame this way at WARNING
+_LABELLED_PAYLOAD = re.compile(r"\b(payload|body|text|data)\s*:\s*\S.*", re.IGNORECASE | re.DOTALL)
 
 
 def scrub(message: str) -> str:
@@ -127,7 +130,10 @@ def sanitise(record: logging.LogRecord) -> logging.LogRecord:
             message = record.getMessage()
         except Exception:  # a bad format string must not break logging
             message = str(record.msg)
-        record.msg, record.args = scrub(message), None
+        message = scrub(message)
+        if _is_library(record.name):
+            message = _LABELLED_PAYLOAD.sub(lambda m: f"{m.group(1)}: [withheld]", message)
+        record.msg, record.args = message, None
         if record.exc_info and record.exc_info[0] is not None:
             record.exc_text = _safe_traceback(record.exc_info)
         elif record.exc_text:

@@ -141,6 +141,17 @@ def test_warnings_from_slack_libraries_are_kept_but_scrubbed(restore_logging):
     assert "xoxb-[redacted]" in text and BOT_TOKEN not in text
 
 
+def test_labelled_payloads_in_library_warnings_are_withheld(restore_logging):
+    capture = everything_at_debug()
+    logging.getLogger("slack_sdk.socket_mode.builtin.client").warning(
+        "Received an unsupported data frame (session id: s1, opcode: binary, payload: %s)",
+        f"b'{CANARY}'".encode())
+    logging.getLogger("faqbot.slack").info("payload: kept in faqbot's own lines")
+    text = capture.text()
+    assert "opcode: binary, payload: [withheld]" in text and CANARY not in text
+    assert "payload: kept in faqbot's own lines" in text
+
+
 def test_exceptions_keep_frames_but_lose_their_message(restore_logging):
     capture = everything_at_debug()
     try:

@@ -11,12 +11,16 @@ import json
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import quote as url_quote
 
 from faqbot.index import DocInfo, Snapshot
 from faqbot.models import Answer, FaqEntry, Hit, OptOutProcedure
 from faqbot.privacy import PERSONAL_DATA_KINDS
+
+if TYPE_CHECKING:
+    from faqbot.reload import ReloadStatus
+    from faqbot.slack.admin import AdminStatus
 
 # Slack's limits (docs), and our own budget for an answer.
 SECTION_MAX = 3000
@@ -51,6 +55,7 @@ NO_PROCEDURE = (
     "The documents I have don't describe an opt-out procedure. "
     "Try `/privacy how do I opt out?` for what they do say."
 )
+NOT_ALLOWED = "Sorry, I can't do that for you. Try `/privacy help` for what I can do."
 DISCLAIMER = "I quote the documents and cite them; check the source before relying on an answer."
 
 Role = Literal["owner", "member", "unknown"]
@@ -383,10 +388,21 @@ USAGE = (
 )
 
 
-def help_message(faq: Sequence[FaqEntry], *, topics: int = 10, opt_out: bool = True) -> Message:
-    """Usage, common topics (FAQ questions as buttons) and the opt-out button."""
+ADMIN_USAGE = (
+    "*Admin* (only admins see this):\n"
+    "• `/privacy admin status`: index version, documents, last reload, counters, stale documents\n"
+    "• `/privacy admin reload`: re-read the knowledge folder now\n"
+    "• `/privacy admin rollback`: go back to the previous index version"
+)
+
+
+def help_message(faq: Sequence[FaqEntry], *, topics: int = 10, opt_out: bool = True,
+                 admin: bool = False) -> Message:
+    """Usage (with the admin commands for admins), common topics as buttons, opt-out button."""
     blocks: list[Block] = [header("Privacy questions, answered from cited documents"),
                            section(USAGE)]
+    if admin:
+        blocks.append(section(ADMIN_USAGE))
     shown = list(faq[:topics])
     if shown:
         blocks.append(section("*Common topics*: click one for the answer."))
@@ -545,3 +561,105 @@ def home_view(snapshot: Snapshot, user_id: str | None, *, questions: int = 20) -
     blocks += lines_to_sections(document_line(d) for d in snapshot.documents)
     blocks.append(context("Nothing you ask is stored. `/privacy about` says exactly what is."))
     return {"type": "home", "blocks": finalize(blocks, HOME_BLOCKS_MAX)}
+
+
+# --- admin -------------------------------------------------------------------------------------
+
+#: Feedback rows shown in the status (the busiest first).
+FEEDBACK_ROWS_MAX = 20
+
+
+def admin_help() -> Message:
+    """The admin commands (for an admin who typed ``/privacy admin`` or an unknown action)."""
+    return message("Admin commands: /privacy admin status, reload, rollback.",
+                   [section(ADMIN_USAGE)])
+
+
+def _error_block(error: str) -> str:
+    return _code(truncate(error, SECTION_MAX - 200))
+
+
+def _reload_line(status: ReloadStatus | None) -> str:
+    if status is None:
+        return "*Last reload*: hot reload is not running in this process"
+    parts = [f"*Last reload*: {escape(status.result)}"]
+    if status.at:
+        parts.append(f"at {escape(status.at)}")
+    if status.seconds is not None:
+        parts.append(f"({status.seconds:.2f} s)")
+    return " ".join(parts)
+
+
+def admin_status_message(status: AdminStatus) -> Message:
+    """``/privacy admin status``: the index in service, the last reload, counters, stale docs."""
+    built = escape(status.built_at) if status.built_at else "unknown"
+    blocks: list[Block] = [
+        header("faqbot status"),
+        section(f"*Index version*: `{escape(status.version)}` (built {built})\n"
+                f"*Documents*: {status.documents} · *passages*: {status.passages} · "
+                f"*FAQ entries*: {status.faq_entries}\n"
+                f"*Model*: `{escape(status.model_id)}`\n{_reload_line(status.reload)}"),
+    ]
+    if status.reload is not None and status.reload.error:
+        blocks.append(section("*Last reload error*:\n" + _error_block(status.reload.error)))
+    blocks.append(section(f"*Questions since start*: {status.answered} answered, "
+                          f"{status.declined} declined"))
+    rows = sorted(status.feedback.items(),
+                  key=lambda item: (-sum(item[1].values()), item[0]))
+    if rows:
+        lines = ["*Feedback* (helpful / not helpful):"]
+        lines += [f"• `{escape(key)}`: {c.get('helpful', 0)} / {c.get('not_helpful', 0)}"
+                  for key, c in rows[:FEEDBACK_ROWS_MAX]]
+        if len(rows) > FEEDBACK_ROWS_MAX:
+            lines.append(f"_(and {len(rows) - FEEDBACK_ROWS_MAX} more ids)_")
+        blocks += lines_to_sections(lines)
+    else:
+        blocks.append(section("*Feedback*: none yet"))
+    if status.stale:
+        lines = [f":warning: *{len(status.stale)} document(s) past their review date*:"]
+        lines += [f"• {escape(d.title)} (`{escape(d.path)}`), review by {escape(d.review_by)}"
+                  for d in status.stale]
+        blocks += lines_to_sections(lines)
+    else:
+        blocks.append(context("No document is past its review date."))
+    text = (f"Index {status.version}: {status.documents} documents, {status.passages} "
+            f"passages; last reload {status.reload.result if status.reload else 'not running'}; "
+            f"{status.answered} answered, {status.declined} declined; "
+            f"{len(status.stale)} stale document(s).")
+    return message(text, blocks)
+
+
+def admin_reload_message(status: ReloadStatus, version: str) -> Message:
+    """The outcome of ``/privacy admin reload``; ``version`` is the one now in service."""
+    took = f" ({status.seconds:.2f} s)" if status.seconds is not None else ""
+    if status.result == "failed":
+        text = f"Reload failed; still serving the last good index `{version}`{took}."
+        return message(text, [section(escape(text)
+                                      + "\n" + _error_block(status.error or "unknown error"))])
+    if status.result == "unchanged":
+        text = f"Nothing to reload: the index `{version}` already matches the folder{took}."
+    else:
+        text = f"Reloaded: now serving index version `{version}`{took}."
+    return message(text, [section(escape(text))])
+
+
+def admin_rollback_message(version: str, seconds: float | None) -> Message:
+    """The outcome of ``/privacy admin rollback``."""
+    took = f" in {seconds:.2f} s" if seconds is not None else ""
+    text = f"Rolled back{took}: now serving index version `{version}`."
+    return message(text, [section(escape(text))])
+
+
+def admin_failure(what: str, reason: str) -> Message:
+    """An admin action that could not run; ``reason`` is one of faqbot's own error messages."""
+    text = f"{what} failed: {reason}"
+    return message(text, [section(escape(text))])
+
+
+def admin_notice(text: str) -> Message:
+    """The DM sent to admins when a reload fails: first line, then the problems as code."""
+    first, _, rest = text.partition("\n")
+    blocks = [section(":warning: " + escape(first))]
+    if rest.strip():
+        blocks.append(section(_error_block(rest.strip())))
+    return message(text, blocks)

@@ -19,6 +19,7 @@ from slack_sdk.errors import SlackApiError
 
 from faqbot.models import Answer, Hit, Passage
 from faqbot.privacy import describe_exception, find_personal_data, question_hash
+from faqbot.reload import Reloader
 from faqbot.search import Engine, has_words
 from faqbot.settings import Settings
 from faqbot.slack.blocks import MAX_PASSAGES, Role, Workspace
@@ -108,19 +109,46 @@ class Feedback:
         return out
 
 
+class Outcomes:
+    """How many questions were answered and declined. Counts only: no users, no text."""
+
+    def __init__(self) -> None:
+        self._counts: Counter[str] = Counter()
+        self._lock = threading.Lock()
+
+    def record(self, answered: bool) -> None:
+        with self._lock:
+            self._counts["answered" if answered else "declined"] += 1
+
+    def counts(self) -> dict[str, int]:
+        """``{"answered": n, "declined": m}``."""
+        with self._lock:
+            return {"answered": self._counts["answered"], "declined": self._counts["declined"]}
+
+
 class Bot:
-    """The engine plus the little state the Slack layer keeps (counts and event ids)."""
+    """The engine plus the little state the Slack layer keeps (counts and event ids).
+
+    ``reloader`` is the hot-reload watcher when the bot runs from ``runner.build`` (None in
+    an app made by ``create_app`` alone): the admin commands use it.
+    """
 
     def __init__(self, settings: Settings, engine: Engine, deduper: EventDeduper | None = None):
         self.settings = settings
         self.engine = engine
         self.feedback = Feedback()
+        self.outcomes = Outcomes()
+        self.reloader: Reloader | None = None
         self.deduper = deduper or EventDeduper()
         self.top_k = min(settings.top_k, MAX_PASSAGES)
         self._hash_key = settings.hash_key.get_secret_value() if settings.hash_key else None
         self._workspace: Workspace | None = None
         self._lock = threading.Lock()
         self._passages: tuple[str, dict[str, Passage]] | None = None
+
+    def is_admin(self, user_id: str | None) -> bool:
+        """True for the user ids in ``FAQBOT_ADMIN_USER_IDS``."""
+        return bool(user_id) and user_id in self.settings.admin_user_ids
 
     # -- questions -------------------------------------------------------------------------------
 
@@ -140,6 +168,7 @@ class Bot:
         qhash = self.hash(question)
         words = has_words(question)
         answer = self.engine.answer(question, top_k=self.top_k)
+        self.outcomes.record(answer.answered)
         reply = Reply(answer=answer, personal=personal, has_words=words,
                       opt_out=words and wants_opt_out(question), qhash=qhash)
         log.info(

@@ -40,6 +40,7 @@ class SlackWSGI:
 
     def __init__(self, app: App | None = None) -> None:
         self._handler: Any = None
+        self.app: App | None = None
         if app is not None:
             self.attach(app)
 
@@ -48,6 +49,11 @@ class SlackWSGI:
         from slack_bolt.adapter.wsgi import SlackRequestHandler
 
         self._handler = SlackRequestHandler(app, path=EVENTS_PATH)
+        self.app = app
+
+    def close(self) -> None:
+        """Stop the app's background work (gunicorn calls this as the worker exits)."""
+        shutdown(self.app)
 
     @property
     def ready(self) -> bool:
@@ -62,7 +68,14 @@ class SlackWSGI:
         if path == EVENTS_PATH and method == "POST":
             if not self.ready:
                 return _plain(start_response, "503 Service Unavailable", b"loading\n")
-            return self._handler(environ, start_response)
+            try:
+                return self._handler(environ, start_response)
+            except ValueError as exc:
+                # Bolt parses the body before checking its signature: a malformed body (JSON,
+                # form) raises here. Answer 400 and log the class only: the server's own
+                # error handler would print the traceback with the exception's message.
+                log.warning("malformed request rejected: %s", describe_exception(exc))
+                return _plain(start_response, "400 Bad Request", b"bad request\n")
         return _plain(start_response, "404 Not Found", b"not found\n")
 
 
@@ -88,13 +101,27 @@ def choose_mode(settings: Settings) -> str:
     return "http"
 
 
-def build(settings: Settings) -> App:
-    """Load the engine (model + index, building it if stale) and create the app."""
+def build(settings: Settings, *, debounce_ms: int | None = None) -> App:
+    """Load the engine (model + index, building it if stale), create the app, start hot reload.
+
+    The knowledge folder is watched from then on (``app.faqbot.reloader``); a failed reload
+    keeps the last good index in service and DMs the admins. Call :func:`shutdown` to stop.
+    """
     from faqbot.service import open_engine
+    from faqbot.slack.admin import start_reloader
     from faqbot.slack.app import create_app
 
     engine = open_engine(settings, on_build=lambda r: log.info("%s", r.summary()))
-    return create_app(settings, engine)
+    app = create_app(settings, engine)
+    start_reloader(app, settings, debounce_ms=debounce_ms)
+    return app
+
+
+def shutdown(app: App | None) -> None:
+    """Stop what :func:`build` started (the knowledge-folder watcher); safe to call twice."""
+    from faqbot.slack.admin import stop_reloader
+
+    stop_reloader(app)
 
 
 def run(settings: Settings) -> int:
@@ -116,21 +143,27 @@ def run(settings: Settings) -> int:
         return 1
 
 
-def run_socket_mode(settings: Settings) -> int:
-    """Load the engine, then connect over Socket Mode and serve until SIGINT/SIGTERM."""
+def run_socket_mode(settings: Settings, stop: threading.Event | None = None) -> int:
+    """Load the engine, then connect over Socket Mode and serve until SIGINT/SIGTERM.
+
+    ``stop`` ends the loop too (tests); hot reload runs for as long as the connection.
+    """
     from slack_bolt.adapter.socket_mode import SocketModeHandler
 
     assert settings.slack_app_token is not None
     app = build(settings)
     handler = SocketModeHandler(app, settings.slack_app_token.get_secret_value())
-    stop = threading.Event()
+    stop = stop or threading.Event()
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    handler.connect()
-    log.info("connected in Socket Mode; index version %s", app.faqbot.engine.snapshot.name)
-    with contextlib.suppress(KeyboardInterrupt):
-        stop.wait()
-    handler.close()
+    try:
+        handler.connect()
+        log.info("connected in Socket Mode; index version %s", app.faqbot.engine.snapshot.name)
+        with contextlib.suppress(KeyboardInterrupt):
+            stop.wait()
+        handler.close()
+    finally:
+        shutdown(app)
     return 0
 
 
@@ -167,6 +200,8 @@ def _gunicorn_app(settings: Settings) -> Any:
             for key, value in gunicorn_options(settings).items():
                 if key in self.cfg.settings:  # older gunicorn lacks e.g. control_socket_disable
                     self.cfg.set(key, value)
+            # runs in the worker as it exits: stop the knowledge-folder watcher
+            self.cfg.set("worker_exit", lambda _server, _worker: self.wsgi_app.close())
 
         def load(self) -> SlackWSGI:
             configure_logging(settings.log_level)  # the worker's own handlers

@@ -276,13 +276,15 @@ class SlackSender:
 
     def action(self, action_id: str, value: str = "", *, user_id: str = MEMBER,
                key: str | None = "action", container: dict[str, Any] | None = None,
-               **kwargs: Any) -> Response:
+               extra: dict[str, Any] | None = None, **kwargs: Any) -> Response:
+        """A button click; ``extra`` adds payload fields (``message``, ``view``, ``state``)."""
         payload: dict[str, Any] = {
             "type": "block_actions", "team": {"id": "T1"}, "user": {"id": user_id},
             "api_app_id": "A1", "trigger_id": "1.2.3",
             "container": container or {"type": "message", "is_ephemeral": True},
             "actions": [{"type": "button", "action_id": action_id, "block_id": "b1",
                          "value": value, "action_ts": "1700000000.1"}],
+            **(extra or {}),
         }
         if key is not None:
             payload["response_url"] = self.fake.response_url(key)
@@ -503,6 +505,11 @@ class FakeSocketMode:
     def push(self, envelope: dict[str, Any]) -> None:
         assert self.connected.wait(5), "the app never connected"
         self._conn.send(json.dumps(envelope))
+
+    def push_raw(self, frame: str | bytes) -> None:
+        """A frame as is: text (str) or binary (bytes), e.g. something that is not JSON."""
+        assert self.connected.wait(5), "the app never connected"
+        self._conn.send(frame)
 
     def wait_ack(self, envelope_id: str, timeout: float = 5.0) -> dict[str, Any]:
         with self._cond:

@@ -56,3 +56,16 @@ def test_create_app_without_a_client_checks_the_token_at_start(settings, engine,
     assert fake.api_calls("auth.test")
     assert app.client.base_url == settings.slack_api_url
     assert any(type(h).__name__ == "RateLimitErrorRetryHandler" for h in app.client.retry_handlers)
+
+
+def test_malformed_body_is_400_without_a_traceback(slack, fake, capfd):
+    # Bolt parses the body before it checks the signature: signed or not, a body that is not
+    # JSON must not become a 500 with a traceback from the server
+    for headers in ({}, {"X-Slack-Signature": "v0=00"}):
+        response = slack.post('{"type": "event_callback", "event": {"text": "unterminated',
+                              "application/json", headers=headers)
+        assert response.status == 400 and response.body == b"bad request\n"
+    form = slack.post("payload=%7Bnot-json", "application/x-www-form-urlencoded")
+    assert form.status == 400
+    assert "Traceback" not in capfd.readouterr().err
+    assert not fake.calls

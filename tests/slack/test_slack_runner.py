@@ -80,6 +80,7 @@ def test_http_mode_under_gunicorn(tmp_path, fake):
     assert proc.returncode == 0
     logs = (out + err).decode("utf-8", "replace")
     assert "Booting worker" in logs and "ready: HTTP mode" in logs
+    assert "watching " in logs and "stopped watching the knowledge folder" in logs  # hot reload
     assert CANARY not in logs
     assert BOT_TOKEN not in logs and SECRET not in logs
 

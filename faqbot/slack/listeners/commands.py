@@ -9,6 +9,7 @@ from slack_sdk import WebClient
 
 from faqbot.slack.blocks import about_message, help_message
 from faqbot.slack.bot import Bot
+from faqbot.slack.listeners import admin
 from faqbot.slack.listeners.common import (
     opt_out_reply,
     reply_message,
@@ -23,10 +24,17 @@ OPT_OUT_WORDS = frozenset({"opt-out", "optout", "opt out", "opt_out"})
 
 
 def subcommand(text: str) -> str:
-    """'help', 'about', 'opt-out', or 'question' for the text after /privacy."""
+    """'help', 'about', 'opt-out', 'admin' or 'question' for the text after /privacy.
+
+    'admin' is ``admin`` alone or with one more word (``admin status``); a longer text that
+    starts with "admin" ("admin access to my DMs?") is a question like any other.
+    """
     word = " ".join(text.split()).strip(" ?!.").lower()
     if word in HELP_WORDS or not text.strip():
         return "help"
+    words = text.split()
+    if words[0].lower() == "admin" and len(words) <= 2:
+        return "admin"
     if word in ABOUT_WORDS:
         return "about"
     if word in OPT_OUT_WORDS:
@@ -47,8 +55,12 @@ def register(app: App, bot: Bot) -> None:
         qhash = "-"
         try:
             snapshot = bot.engine.snapshot
+            if kind == "admin":
+                admin.handle(bot, user_id, text, lambda m: respond_private(respond, m))
+                return
             if kind == "help":
-                message = help_message(snapshot.faq, opt_out=snapshot.opt_out is not None)
+                message = help_message(snapshot.faq, opt_out=snapshot.opt_out is not None,
+                                       admin=bot.is_admin(user_id))
             elif kind == "about":
                 message = about_message(snapshot,
                                         event_id_minutes=round(bot.deduper.ttl / 60))
