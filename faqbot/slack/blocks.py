@@ -264,9 +264,25 @@ def citation(hit: Hit) -> str:
     return " · ".join(parts)
 
 
-def quote(text: str) -> str:
-    """A passage as a one-paragraph mrkdwn quote, cut and escaped."""
-    return "> " + escape(truncate(_one_line(text), QUOTE_MAX))
+def quote(text: str, highlight: tuple[int, int] | None = None) -> str:
+    """A passage as a one-paragraph mrkdwn quote, cut and escaped.
+
+    With ``highlight`` (offsets of the sentence that answers), that sentence is in bold and a
+    long passage is trimmed around it rather than at its end.
+    """
+    if highlight is None:
+        return "> " + escape(truncate(_one_line(text), QUOTE_MAX))
+    start, end = highlight
+    before, middle, after = (_one_line(text[:start]), _one_line(text[start:end]),
+                             _one_line(text[end:]))
+    middle = truncate(middle, QUOTE_MAX - 200)
+    room = QUOTE_MAX - len(middle) - 4
+    keep_before = min(len(before), room // 2)
+    if len(before) > keep_before:
+        before = "…" + before[len(before) - keep_before + 1:].lstrip()
+    after = truncate(after, max(1, room - len(before)))
+    parts = [escape(before), f"*{escape(middle).replace('*', '')}*", escape(after)]
+    return "> " + " ".join(p for p in parts if p)
 
 
 def personal_note_text(kinds: Sequence[str]) -> str:
@@ -315,7 +331,7 @@ def answer_message(
     else:
         blocks.append(section("Here is what the privacy documents say:"))
     for hit in answer.hits[:MAX_PASSAGES]:
-        blocks.append(section(quote(hit.passage.text)))
+        blocks.append(section(quote(hit.passage.text, hit.highlight)))
         blocks.append(context(citation(hit)))
     if personal:
         blocks.append(context(personal_note_text(personal)))

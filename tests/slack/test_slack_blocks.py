@@ -150,3 +150,17 @@ def test_truncate(text, limit, expected):
 def test_fallback_text_is_escaped_and_never_empty():
     assert blocks.message("", []).text == "faqbot"
     assert blocks.message("<!here> & x", []).text == "&lt;!here&gt; &amp; x"
+
+
+def test_quote_bolds_the_highlighted_sentence_and_trims_around_it() -> None:
+    from faqbot.slack.blocks import QUOTE_MAX, quote
+
+    text = "Intro and more. " * 100 + "The answer is here. " + "Tail sentence. " * 100
+    start = text.index("The answer")
+    out = quote(text, (start, start + len("The answer is here.")))
+    assert "*The answer is here.*" in out
+    assert out.startswith("> …") and out.endswith("…")
+    assert len(out) <= QUOTE_MAX + 10
+    marked = quote("A <b> & c. Then the answer.", (11, 27))
+    assert marked == "> A &lt;b&gt; &amp; c. *Then the answer.*"
+    assert quote("Short one.", None) == "> Short one."
