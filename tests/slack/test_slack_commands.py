@@ -28,7 +28,7 @@ def test_question_gets_ack_then_private_cited_answer(slack, fake):
     assert data["response_type"] == "ephemeral"
     text = json.dumps(data, ensure_ascii=False)
     assert "Large language models are not trained on customer messages." in text
-    assert "> The company does not train large language models" in text
+    assert "> *The company does not train large language models" in text  # highlighted
     assert "<https://example.com/principles|Sample Privacy Principles" in text
     assert "Generative AI · 2024-05-17 · policy" in text
     assert data["text"].startswith("No. Large language models")
