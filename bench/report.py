@@ -1,0 +1,295 @@
+"""The benchmark report: targets met or not, then every section, as Markdown and JSON."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+from bench.policyqa import format_table
+
+TARGET_10K = 10_000
+TARGET_100K = 100_000
+
+
+def _clean(value: Any) -> Any:
+    """JSON-safe: numpy scalars plain, NaN and infinities null, tuples lists, keys strings."""
+    if hasattr(value, "item") and not isinstance(value, list | tuple | dict | str):
+        value = value.item()  # numpy scalar
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {str(k): _clean(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_clean(v) for v in value]
+    return value
+
+
+def _f(value: Any, digits: int = 1) -> str:
+    if value is None or (isinstance(value, float) and not math.isfinite(value)):
+        return "–"
+    if isinstance(value, float):
+        return f"{value:,.{digits}f}"
+    if isinstance(value, int):
+        return f"{value:,}"
+    return str(value)
+
+
+def _closest(sizes: list[dict[str, Any]], target: int) -> dict[str, Any] | None:
+    return min(sizes, key=lambda s: abs(math.log(s["passages"] / target))) if sizes else None
+
+
+def targets(result: dict[str, Any]) -> list[dict[str, Any]]:
+    """Each target with the measured value and met / not met (None when not measured)."""
+    rows: list[dict[str, Any]] = []
+
+    def add(name: str, value: Any, met: bool | None, where: str) -> None:
+        rows.append({"target": name, "value": value, "met": met, "measured": where})
+
+    sizes = result.get("latency", {}).get("sizes", [])
+    mid = _closest(sizes, TARGET_10K)
+    if mid is not None:
+        used = mid[mid["faqbot_uses"]]
+        add("answer p95 at 10k passages within 1.3× floor", f"{used['ratio_p95']:.2f}×",
+            used["ratio_p95"] <= 1.3, f"{mid['passages']:,} passages ({mid['faqbot_uses']})")
+    big = max(sizes, key=lambda s: s["passages"]) if sizes else None
+    if big is not None:
+        used = big[big["faqbot_uses"]]
+        where = f"{big['passages']:,} passages ({big['faqbot_uses']})"
+        p95 = used["answer"]["p95"]
+        value = f"{p95:.1f} ms"
+        extrapolated = result["latency"].get("extrapolated_p95_100k_ms")
+        if big["passages"] < 0.9 * TARGET_100K and extrapolated is not None:
+            where += " measured; 100k extrapolated from it"
+            value, p95 = f"≈ {extrapolated:.0f} ms (extrapolated)", extrapolated
+        add("answer p95 < 50 ms at 100k passages", value, p95 < 50, where)
+    indexing = result.get("indexing")
+    if indexing:
+        fraction = indexing["incremental_fraction"]
+        add("1-file update in 1,000 files < 5% of a full build", f"{fraction:.1%}",
+            fraction < 0.05, f"{indexing['generated_files']:,} generated files")
+    load = result.get("load")
+    if load and load.get("levels"):
+        level = next((r for r in load["levels"] if r["concurrency"] == 20), None)
+        if level is not None:
+            ok = (level["ack"].get("p99", math.inf) < 100 and level["lost"] == 0
+                  and level["duplicated"] == 0)
+            add("ack p99 < 100 ms at concurrency 20, none lost or duplicated",
+                f"{_f(level['ack'].get('p99'))} ms, lost {level['lost']}, "
+                f"duplicated {level['duplicated']}", ok, load["server"].get("mode", ""))
+    startup = result.get("startup", {})
+    large = startup.get("large")
+    if large:
+        worst = max(large["rss_idle_mb"], large["rss_after_questions_mb"])
+        where = f"{large['passages']:,} passages loaded ({large.get('index_type')} index)"
+        add("RSS < 700 MB with 100k passages loaded", f"{worst:.0f} MB", worst < 700, where)
+    quality = result.get("quality")
+    if quality:
+        r = quality["rankers"]
+        mrr = r["faqbot"]["mrr"]
+        add("PolicyQA MRR above BM25-only and dense-only",
+            f"{mrr:.3f} vs {r['bm25']['mrr']:.3f} / {r['dense']['mrr']:.3f}",
+            mrr > r["bm25"]["mrr"] and mrr > r["dense"]["mrr"], f"{quality['pairs']:,} pairs")
+    return rows
+
+
+def _table(header: list[str], rows: list[list[Any]]) -> list[str]:
+    out = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    out += ["| " + " | ".join(_f(c) for c in row) + " |" for row in rows]
+    return out
+
+
+def _latency(lat: dict[str, Any]) -> list[str]:
+    lines = ["## 1. Answer latency in process", "",
+             f"{lat['questions']} bench questions (eval/questions.yml + eval/calibration.yml, "
+             "those with words). Floor = encode the question with the same model + one bare "
+             "FAISS search (k = 50) over the same vectors, timed interleaved with "
+             "`Engine.answer`. Times in ms.", ""]
+    rows = []
+    for s in lat["sizes"]:
+        for name in ("flat", "hnsw"):
+            v = s[name]
+            rows.append([s["passages"], name + (" ◀ faqbot" if name == s["faqbot_uses"] else ""),
+                         v["answer"]["median"], v["answer"]["p95"], v["floor"]["median"],
+                         v["floor"]["p95"], f"{v['ratio_median']:.2f}×", f"{v['ratio_p95']:.2f}×",
+                         f"{v['search']['median']:.3f}", f"{v['search']['p95']:.3f}",
+                         f"{s['hnsw']['recall_at_10']:.3f}" if name == "hnsw" else "1 (exact)",
+                         f"{s['hnsw']['top3_same_as_flat']:.2f}" if name == "hnsw" else ""])
+    lines += _table(["passages", "index", "answer p50", "answer p95", "floor p50", "floor p95",
+                     "ratio p50", "ratio p95", "search p50", "search p95", "recall@10",
+                     "same top 3"], rows)
+    lines += ["", "Corpus builds and loading (vectors from the cache where marked):", ""]
+    rows = []
+    for s in lat["sizes"]:
+        b = s["build"]
+        cache = b.get("cache", {})
+        rows.append([s["passages"], b.get("files"), b.get("build_s"), b.get("peak_rss_mb"),
+                     cache.get("from_cache"), cache.get("embedded"), s["index_load_s"],
+                     s["prepare_s"], s["rss_index_and_prepared_mb"],
+                     f"{s['other_index']} {s['other_index_build_s']:.1f}"])
+    lines += _table(["passages", "files", "store build s", "build peak RSS MB",
+                     "vectors from cache", "embedded now", "index load s",
+                     "prepare s (BM25, speller)", "RSS of index+prepared MB",
+                     "other index built here, s"], rows)
+    lines += ["", "Where an answer's time goes, per step (question vector given; ms):", ""]
+    names = list(lat["sizes"][0]["components"]) if lat["sizes"] else []
+    rows = [[name, *(f"{s['components'][name]['median']:.2f} / "
+                     f"{s['components'][name]['p95']:.2f}" for s in lat["sizes"])]
+            for name in names]
+    lines += _table(["step (p50 / p95)", *(f"{s['passages']:,}" for s in lat["sizes"])], rows)
+    big = lat["sizes"][-1] if lat["sizes"] else None
+    titles = {"answer": "`Engine.answer` (encoding included)",
+              "above_floor": "ranking with the question vector given (the part above the floor)"}
+    for key, title in titles.items():
+        if big and big.get("profile", {}).get(key):
+            lines += ["", f"cProfile of {title} at {big['passages']:,} passages "
+                      f"({big['faqbot_uses']}), top own time per question:", ""]
+            lines += _table(["function", "calls", "own ms/q", "cumulative ms/q"],
+                            [[p["function"], p["calls"], f"{p['tottime_ms_per_q']:.2f}",
+                              f"{p['cumtime_ms_per_q']:.2f}"] for p in big["profile"][key]])
+    sw = lat.get("switch")
+    if sw:
+        lines += ["", "### Where the exact → HNSW switch should be", "",
+                  f"- Rule: {sw['rule']}.",
+                  f"- Exact search costs {sw['flat_ms_per_100k_passages']:.2f} ms per 100k "
+                  f"passages (fit through the measured sizes); encoding a question "
+                  f"{sw['encode_median_ms']:.1f} ms (median floor).",
+                  f"- Suggested HNSW_FROM ≈ {_f(sw['suggested_hnsw_from'])} "
+                  f"(now {sw['current_hnsw_from']:,}); HNSW recall@10 by size: "
+                  + ", ".join(f"{k:,}: {v:.3f}" for k, v in sw["hnsw_recall_at_10"].items())]
+    if lat.get("extrapolation"):
+        lines += ["", "### Extrapolation to 100k", "", lat["extrapolation"]]
+    t = lat.get("threads")
+    if t:
+        lines += ["", f"Question encoding, torch default ({t['default_threads']} threads) vs 1 "
+                  f"thread: median {t['encode_default']['median']:.1f} vs "
+                  f"{t['encode_1_thread']['median']:.1f} ms, p95 "
+                  f"{t['encode_default']['p95']:.1f} vs {t['encode_1_thread']['p95']:.1f} ms."]
+    return lines
+
+
+def _indexing(ix: dict[str, Any]) -> list[str]:
+    full, inc = ix["full"], ix["incremental"]
+    lines = ["## 2. Indexing", "",
+             f"{ix['generated_files']:,} small generated Markdown files plus the bundled "
+             f"knowledge ({full['files']:,} files, {full['passages']:,} passages), real model, "
+             "no vector cache; each build = read the folder + `IndexStore.build`.", ""]
+    lines += _table(["build", "seconds", "embedded texts", "embedding s", "read folder s",
+                     "passages/s"],
+                    [["full", full["seconds"], full["embedded"], full["embed_s"],
+                      full["read_knowledge_s"], ix["full_passages_per_s"]],
+                     ["1 file changed", inc["seconds"], inc["embedded"], inc["embed_s"],
+                      inc["read_knowledge_s"], None]])
+    lines += ["", f"- Incremental update = **{ix['incremental_fraction']:.1%}** of the full "
+              "build.",
+              f"- Embedding alone: {_f(ix['embed_passages_per_s'])} texts/s.",
+              f"- Peak RSS of the build process {ix['peak_rss_after_full_build_mb']:.0f} MB "
+              f"(model loaded: {ix['rss_after_model_mb']:.0f} MB; the build adds "
+              f"{ix['build_peak_over_model_mb']:.0f} MB at peak).", "",
+              "Top own-time functions of a (profiled) one-file update:", ""]
+    lines += _table(["function", "calls", "own s", "cumulative s"],
+                    [[c["function"], c["calls"], f"{c['tottime_s']:.3f}",
+                      f"{c['cumtime_s']:.3f}"] for c in ix["incremental_top_costs"]])
+    return lines
+
+
+def _startup(st: dict[str, Any]) -> list[str]:
+    lines = ["## 3. Start-up and memory", "",
+             "Fresh process each: `open_engine` (model + index load + keyword index), then "
+             "questions answered in the same process. RSS from /proc/self/status.", ""]
+    rows = []
+    for name, v in st.items():
+        if name == "cli_ask_json":
+            continue
+        rows.append([name, v["passages"], v.get("index_type"), v["ready_s"], v["imports_s"],
+                     v["open_engine_s"], v["rss_idle_mb"], v["questions"],
+                     v["rss_after_questions_mb"], v["peak_rss_mb"], v["answer_mean_ms"]])
+    lines += _table(["case", "passages", "index", "start → ready s", "imports s",
+                     "open_engine s", "RSS idle MB", "questions", "RSS after MB",
+                     "peak RSS MB", "mean answer ms"], rows)
+    cli = st.get("cli_ask_json")
+    if cli:
+        lines += ["", f"`{cli['command']}`: {cli['seconds']:.1f} s end to end "
+                  f"({'ok' if cli['ok'] else 'FAILED'})."]
+    return lines
+
+
+def _load(ld: dict[str, Any]) -> list[str]:
+    if ld.get("not_run"):
+        return ["## 4. Load over HTTP", "", f"Not run: {ld['not_run']}"]
+    lines = ["## 4. Load over HTTP", "",
+             f"Server: {ld['server'].get('mode')}; signed `/privacy` commands from this "
+             "process to 127.0.0.1, each with its own response_url on a fake Slack in this "
+             "process (the load generator and the fake share the 2 cores with the server). "
+             "Ack = HTTP response to the command; answer = arrival at the response_url, "
+             "from the moment the command was sent.", ""]
+    rows = [[r["concurrency"], r["commands"], r["ack"].get("median"), r["ack"].get("p99"),
+             r["ack_over_3s"], r["answer"].get("median"), r["answer"].get("p95"),
+             r["answers_per_s"], r["lost"], r["duplicated"],
+             sum(r["errors"].values()), r["error_answers"], r["server_cpu_pct_of_one_core"],
+             f"{r['other_share']:.0%}"] for r in ld["levels"]]
+    lines += _table(["concurrency", "commands", "ack p50 ms", "ack p99 ms", "acks > 3 s",
+                     "answer p50 ms", "answer p95 ms", "answers/s", "lost", "duplicated",
+                     "errors", "error answers", "server CPU % of a core",
+                     "other processes"], rows)
+    near = ld.get("ack_p99_near_3s_at")
+    lines += ["", f"- Ack p99 reaches 80% of 3 s at concurrency: "
+              f"{_f(near) if near else 'not reached'}"
+              f" (levels tried: {', '.join(str(r['concurrency']) for r in ld['levels'])}).",
+              f"- Server ready in {_f(ld['server'].get('ready_s'))} s; Web API calls to the "
+              f"fake: {ld.get('api_calls')}."]
+    return lines
+
+
+def _quality(q: dict[str, Any]) -> list[str]:
+    return ["## 5. Retrieval quality on PolicyQA (dev)", "",
+            f"{q['pairs']:,} (policy, question) pairs over {q['policies']} policies "
+            f"({q['seconds']:.0f} s). Ahmad et al. 2020, OPP-115 texts (Wilson et al. 2016).",
+            "", format_table(q["rankers"])]
+
+
+def markdown(result: dict[str, Any]) -> str:
+    m = result["machine"]
+    lines = ["# faqbot benchmark report", "",
+             f"{m['date']} · {m['cpu']} · {m['cores']} cores · {m['ram_gb']} GB RAM · "
+             f"Python {m['python']} · torch {m.get('torch')} ({m.get('torch_threads')} threads)"
+             f" · faiss {m.get('faiss')} · bm25s {m.get('bm25s')} · numpy {m.get('numpy')}", "",
+             f"Run: `{result['command']}` · {result['seconds'] / 60:.1f} min · sections "
+             f"{', '.join(result['sections'])} · load average at start "
+             f"{', '.join(f'{x:.2f}' for x in m['load_avg_at_start'])}, at end "
+             f"{', '.join(f'{x:.2f}' for x in result.get('load_avg_at_end', []))}", ""]
+    contention = result.get("contention", {})
+    if contention:
+        lines += ["Share of the machine used by other processes during each section "
+                  "(these benchmarks share the 2 cores with anything else running): "
+                  + ", ".join(f"{k} {v:.0%}" for k, v in contention.items()), ""]
+    for note in result.get("notes", []):
+        lines += [f"- {note}"]
+    lines += ["", "## Targets", ""]
+    lines += _table(["target", "measured", "met", "where"],
+                    [[t["target"], t["value"], {True: "met", False: "**not met**",
+                                                None: "–"}[t["met"]], t["measured"]]
+                     for t in result["targets"]])
+    for key, render in (("latency", _latency), ("indexing", _indexing),
+                        ("startup", _startup), ("load", _load), ("quality", _quality)):
+        if key in result:
+            lines += ["", *render(result[key])]
+        elif key in result.get("errors", {}):
+            lines += ["", f"## {key}", "", f"Failed: {result['errors'][key]}"]
+    return "\n".join(lines) + "\n"
+
+
+def write(result: dict[str, Any], out: Path) -> tuple[Path, Path]:
+    """Write ``bench-<stamp>.md`` and ``.json`` (and ``latest.*`` copies) into ``out``."""
+    result = dict(result)
+    result["targets"] = targets(result)
+    out.mkdir(parents=True, exist_ok=True)
+    stamp = result["machine"]["date"].replace(":", "").replace("-", "").replace("+0000", "Z")
+    md_path, json_path = out / f"bench-{stamp}.md", out / f"bench-{stamp}.json"
+    text = markdown(result)
+    data = json.dumps(_clean(result), indent=2, ensure_ascii=False)
+    for path, content in ((md_path, text), (out / "latest.md", text),
+                          (json_path, data), (out / "latest.json", data)):
+        path.write_text(content, encoding="utf-8")
+    return md_path, json_path
