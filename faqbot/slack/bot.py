@@ -141,6 +141,9 @@ class Bot:
         self.reloader: Reloader | None = None
         self.deduper = deduper or EventDeduper()
         self.top_k = min(settings.top_k, MAX_PASSAGES)
+        # answering is CPU work: at most this many at once; the other listener threads wait
+        # here, after their ack has gone out, so acks never queue behind answers
+        self._answering = threading.BoundedSemaphore(settings.listener_threads)
         self._hash_key = settings.hash_key.get_secret_value() if settings.hash_key else None
         self._workspace: Workspace | None = None
         self._lock = threading.Lock()
@@ -167,7 +170,8 @@ class Bot:
         question = clean_question(raw)
         qhash = self.hash(question)
         words = has_words(question)
-        answer = self.engine.answer(question, top_k=self.top_k)
+        with self._answering:
+            answer = self.engine.answer(question, top_k=self.top_k)
         self.outcomes.record(answer.answered)
         reply = Reply(answer=answer, personal=personal, has_words=words,
                       opt_out=words and wants_opt_out(question), qhash=qhash)
@@ -184,7 +188,8 @@ class Bot:
         entry = self.engine.snapshot.faq_entry(faq_id) if faq_id else None
         if entry is None:
             return None
-        return self.engine.answer(entry.question, top_k=self.top_k)
+        with self._answering:
+            return self.engine.answer(entry.question, top_k=self.top_k)
 
     def answer_from_refs(self, faq_id: str | None, passage_ids: Sequence[str]) -> Answer | None:
         """Re-build an answer from ids in the current snapshot; None when none of them exist."""

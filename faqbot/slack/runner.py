@@ -173,7 +173,7 @@ def gunicorn_options(settings: Settings) -> dict[str, Any]:
         "bind": f"0.0.0.0:{settings.port}",
         "workers": 1,
         "worker_class": "gthread",
-        "threads": max(4, settings.listener_threads),
+        "threads": 32,  # request threads only wait for acks; answers run on the listener pool
         "timeout": WORKER_TIMEOUT,
         "graceful_timeout": 20,
         "keepalive": 5,
