@@ -27,6 +27,7 @@ from bench.corpus import BUNDLED
 SECTIONS = ("latency", "indexing", "startup", "load", "quality")
 FULL_SIZES = (100, 10_000, 100_000)
 QUICK_SIZES = (100, 1_000)
+WHATIF_THREADS = 64  # the most FAQBOT_LISTENER_THREADS allows
 
 
 def log(message: str) -> None:
@@ -164,6 +165,15 @@ def main(argv: list[str] | None = None) -> int:
             log(f"{name}: FAILED\n{traceback.format_exc()}")
         result["contention"][name] = meter.read()["other_share"]
         log(f"{name}: done in {meter.read()['wall_s']:.0f} s")
+        finish(final=False)  # a run stopped later still leaves what it measured
+
+    def finish(final: bool) -> tuple[Path, Path]:
+        from bench.report import write
+
+        result["seconds"] = time.perf_counter() - started
+        result["load_avg_at_end"] = list(os.getloadavg())
+        result["complete"] = final
+        return write(result, args.out)
 
     def latency() -> dict[str, Any]:
         from bench import latency as lat
@@ -221,17 +231,32 @@ def main(argv: list[str] | None = None) -> int:
         levels = [int(x) for x in (args.load_levels or ("5,10" if args.quick else "10,20,50"))
                   .split(",")]
         mode = args.server or ("gunicorn" if args.embedder == MODEL_SPEC else "inprocess")
+
+        def start(threads: int | None) -> Any:
+            extra = {"FAQBOT_LISTENER_THREADS": str(threads)} if threads else {}
+            if mode == "gunicorn":
+                return ld.start_gunicorn(fake, knowledge, index, workdir / "server.log", **extra)
+            return _in_process_server(ld, fake, knowledge, index, embedder, threads)
+
         fake = ld.FakeSlack()
         try:
-            if mode == "gunicorn":
-                server = ld.start_gunicorn(fake, knowledge, index, workdir / "server.log")
-            else:
-                server = _in_process_server(ld, fake, knowledge, index, embedder)
+            server = start(None)
             try:
-                return ld.run(server, fake, questions, count, levels,
-                              max_concurrency=max(levels) if args.quick else 200, log=log)
+                out = ld.run(server, fake, questions, count, levels,
+                             max_concurrency=max(levels) if args.quick else 200, log=log)
             finally:
                 server.stop()
+            # what if acks did not queue behind answers? more listener threads, same level
+            concurrency = 20 if 20 in levels else levels[-1]
+            log(f"load: what-if, {WHATIF_THREADS} listener threads, concurrency {concurrency}")
+            server = start(WHATIF_THREADS)
+            try:
+                level = ld.run_level(server, fake, questions, count, concurrency, "whatif")
+            finally:
+                server.stop()
+            out["whatif_listener_threads"] = {"FAQBOT_LISTENER_THREADS": WHATIF_THREADS,
+                                              **level}
+            return out
         finally:
             fake.close()
 
@@ -253,16 +278,13 @@ def main(argv: list[str] | None = None) -> int:
         notes.append(f"Corpus vectors come from the real model, cached in {cache} (.npy, "
                      "allow_pickle=False) so reruns skip re-embedding; question vectors are "
                      "always computed live.")
-    result["seconds"] = time.perf_counter() - started
-    result["load_avg_at_end"] = list(os.getloadavg())
-    from bench.report import write
-
-    md_path, json_path = write(result, args.out)
+    md_path, json_path = finish(final=True)
     log(f"report: {md_path} and {json_path} ({result['seconds'] / 60:.1f} min)")
     return 1 if result["errors"] else 0
 
 
-def _in_process_server(ld: Any, fake: Any, knowledge: Path, index: Path, embedder: Any) -> Any:
+def _in_process_server(ld: Any, fake: Any, knowledge: Path, index: Path, embedder: Any,
+                       threads: int | None = None) -> Any:
     """The Bolt app on this process's engine (tests, or a stand-in model)."""
     from faqbot.service import open_engine
     from faqbot.settings import load_settings
@@ -270,7 +292,7 @@ def _in_process_server(ld: Any, fake: Any, knowledge: Path, index: Path, embedde
 
     settings = load_settings(knowledge_dir=knowledge, index_dir=index,
                              slack_api_url=fake.api_url, slack_bot_token=ld.BOT_TOKEN,
-                             slack_signing_secret=ld.SECRET)
+                             slack_signing_secret=ld.SECRET, listener_threads=threads)
     engine = open_engine(settings, embedder)
     app = create_app(settings, engine, client=build_client(settings))
     return ld.serve_in_process(app)

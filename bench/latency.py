@@ -129,6 +129,21 @@ def recall_at(exact: Any, approx: Any, vectors: np.ndarray, k: int = 10) -> floa
     return float(np.mean([len(set(t) & set(f)) / k for t, f in zip(truth, found, strict=True)]))
 
 
+def ef_sweep(flat: Any, hnsw: Any, vectors: np.ndarray, k: int,
+             values: Sequence[int] = (16, 32, 64, 128, 256, 512)) -> list[dict[str, float]]:
+    """HNSW recall@10 and bare search time for several efSearch values (restored after)."""
+    saved = hnsw.hnsw.efSearch
+    rows = []
+    try:
+        for ef in values:
+            hnsw.hnsw.efSearch = ef
+            rows.append({"ef_search": ef, "recall_at_10": recall_at(flat, hnsw, vectors),
+                         "search_median_ms": time_search(hnsw, vectors, k, 1)["median"]})
+    finally:
+        hnsw.hnsw.efSearch = saved
+    return rows
+
+
 def components(engine: Engine, questions: Sequence[str],
                vectors: np.ndarray) -> dict[str, dict[str, float]]:
     """Time each step of an answer separately (the question vector given, so no encoding)."""
@@ -245,6 +260,8 @@ def measure_size(size: int, embedder: Embedder, questions: Sequence[str],
         out[name] = time_engine(engine, questions)
         out[name]["search"] = time_search(engine.snapshot.passage_index, vectors, k)
     out["hnsw"]["recall_at_10"] = recall_at(flat_index, hnsw_index, vectors)
+    out["hnsw"]["ef_search"] = hnsw_index.hnsw.efSearch
+    out["hnsw"]["ef_sweep"] = ef_sweep(flat_index, hnsw_index, vectors, k)
     out["hnsw"]["top3_same_as_flat"] = float(np.mean([
         [h.passage.id for h in engines["flat"].answer(q).hits]
         == [h.passage.id for h in engines["hnsw"].answer(q).hits] for q in questions]))
@@ -272,10 +289,12 @@ def switch_advice(sizes: list[dict[str, Any]]) -> dict[str, Any]:
     per_passage = float(np.sum(xs * ys) / np.sum(xs * xs))  # least squares through 0
     crossover = int(SWITCH_SHARE * encode / per_passage) if per_passage > 0 else None
     recalls = {s["passages"]: s["hnsw"]["recall_at_10"] for s in sizes}
+    good = [r for r in sizes[-1]["hnsw"].get("ef_sweep", []) if r["recall_at_10"] >= 0.95]
     return {"flat_ms_per_100k_passages": per_passage * 100_000, "encode_median_ms": encode,
             "rule": f"exact while a search costs < {SWITCH_SHARE:.0%} of encoding the question",
             "suggested_hnsw_from": crossover, "current_hnsw_from": HNSW_FROM,
-            "hnsw_recall_at_10": recalls}
+            "hnsw_recall_at_10": recalls,
+            "ef_for_recall_095_at_largest": good[0] if good else None}
 
 
 def run(embedder: Embedder, questions: Sequence[str], options: LatencyOptions,

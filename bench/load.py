@@ -185,12 +185,16 @@ def wait_healthy(base_url: str, timeout: float, alive: Callable[[], bool]) -> fl
 
 
 def start_gunicorn(fake: FakeSlack, knowledge: Path, index: Path, log_path: Path,
-                   timeout: float = 600) -> Server:
-    """``faqbot serve`` in HTTP mode (gunicorn), pointed at the fake Slack; waits for ready."""
+                   timeout: float = 600, **settings: str) -> Server:
+    """``faqbot serve`` in HTTP mode (gunicorn), pointed at the fake Slack; waits for ready.
+
+    ``settings``: extra environment, e.g. ``FAQBOT_LISTENER_THREADS="64"``.
+    """
     port = _free_port()
     env = subprocess_env(SLACK_BOT_TOKEN=BOT_TOKEN, SLACK_SIGNING_SECRET=SECRET,
                          FAQBOT_SLACK_API_URL=fake.api_url, PORT=str(port),
-                         FAQBOT_KNOWLEDGE_DIR=str(knowledge), FAQBOT_INDEX_DIR=str(index))
+                         FAQBOT_KNOWLEDGE_DIR=str(knowledge), FAQBOT_INDEX_DIR=str(index),
+                         **settings)
     log = open(log_path, "w", encoding="utf-8")  # noqa: SIM115 (closed by stop())
     proc = subprocess.Popen([sys.executable, "-m", "faqbot", "serve"], env=env,
                             stdout=log, stderr=subprocess.STDOUT)
@@ -212,7 +216,7 @@ def start_gunicorn(fake: FakeSlack, knowledge: Path, index: Path, log_path: Path
         stop()
         raise
     return Server(base_url, proc.pid, stop, {"mode": "gunicorn (faqbot serve, HTTP mode)",
-                                             "ready_s": ready})
+                                             "ready_s": ready, "settings": settings})
 
 
 class _QuietHandler(WSGIRequestHandler):

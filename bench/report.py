@@ -158,6 +158,15 @@ def _latency(lat: dict[str, Any]) -> list[str]:
                   f"- Suggested HNSW_FROM ≈ {_f(sw['suggested_hnsw_from'])} "
                   f"(now {sw['current_hnsw_from']:,}); HNSW recall@10 by size: "
                   + ", ".join(f"{k:,}: {v:.3f}" for k, v in sw["hnsw_recall_at_10"].items())]
+        lines += ["", "HNSW efSearch sweep (faqbot uses "
+                  f"{lat['sizes'][-1]['hnsw'].get('ef_search')}): recall@10 / bare search "
+                  "ms (p50)", ""]
+        efs = [r["ef_search"] for r in lat["sizes"][-1]["hnsw"].get("ef_sweep", [])]
+        lines += _table(["passages", *(f"ef {e}" for e in efs)],
+                        [[s["passages"], *(f"{r['recall_at_10']:.3f} / "
+                                           f"{r['search_median_ms']:.2f}"
+                                           for r in s["hnsw"].get("ef_sweep", []))]
+                         for s in lat["sizes"]])
     if lat.get("extrapolation"):
         lines += ["", "### Extrapolation to 100k", "", lat["extrapolation"]]
     t = lat.get("threads")
@@ -202,12 +211,13 @@ def _startup(st: dict[str, Any]) -> list[str]:
     for name, v in st.items():
         if name == "cli_ask_json":
             continue
-        rows.append([name, v["passages"], v.get("index_type"), v["ready_s"], v["imports_s"],
-                     v["open_engine_s"], v["rss_idle_mb"], v["questions"],
-                     v["rss_after_questions_mb"], v["peak_rss_mb"], v["answer_mean_ms"]])
-    lines += _table(["case", "passages", "index", "start → ready s", "imports s",
-                     "open_engine s", "RSS idle MB", "questions", "RSS after MB",
-                     "peak RSS MB", "mean answer ms"], rows)
+        rows.append([name, v["passages"], v.get("index_type"), v["ready_s"], v["model_s"],
+                     v["index_and_keyword_s"], v["rss_model_mb"], v["rss_idle_mb"],
+                     v["questions"], v["rss_after_questions_mb"], v["peak_rss_mb"],
+                     v["answer_mean_ms"]])
+    lines += _table(["case", "passages", "index", "start → ready s", "model load s",
+                     "rest of open_engine s", "RSS with model only MB", "RSS ready, idle MB",
+                     "questions", "RSS after MB", "peak RSS MB", "mean answer ms"], rows)
     cli = st.get("cli_ask_json")
     if cli:
         lines += ["", f"`{cli['command']}`: {cli['seconds']:.1f} s end to end "
@@ -239,6 +249,14 @@ def _load(ld: dict[str, Any]) -> list[str]:
               f" (levels tried: {', '.join(str(r['concurrency']) for r in ld['levels'])}).",
               f"- Server ready in {_f(ld['server'].get('ready_s'))} s; Web API calls to the "
               f"fake: {ld.get('api_calls')}."]
+    w = ld.get("whatif_listener_threads")
+    if w:
+        lines += [f"- What-if, same app with FAQBOT_LISTENER_THREADS={w['FAQBOT_LISTENER_THREADS']}"
+                  f" (default 4): at concurrency {w['concurrency']}, ack p50/p99 "
+                  f"{_f(w['ack'].get('median'))} / {_f(w['ack'].get('p99'))} ms, answer p50/p95 "
+                  f"{_f(w['answer'].get('median'))} / {_f(w['answer'].get('p95'))} ms, "
+                  f"{_f(w['answers_per_s'])} answers/s, lost {w['lost']}, duplicated "
+                  f"{w['duplicated']}, errors {sum(w['errors'].values())}."]
     return lines
 
 
@@ -259,6 +277,9 @@ def markdown(result: dict[str, Any]) -> str:
              f"{', '.join(result['sections'])} · load average at start "
              f"{', '.join(f'{x:.2f}' for x in m['load_avg_at_start'])}, at end "
              f"{', '.join(f'{x:.2f}' for x in result.get('load_avg_at_end', []))}", ""]
+    if result.get("complete") is False:
+        lines += ["**Partial report**: written after a section; the run had not finished "
+                  "(or was stopped) when this was written.", ""]
     contention = result.get("contention", {})
     if contention:
         lines += ["Share of the machine used by other processes during each section "
