@@ -149,12 +149,14 @@ def machine() -> dict[str, Any]:
         "python": platform.python_version(), "platform": platform.platform(),
         "load_avg_at_start": list(os.getloadavg()),
     }
-    for name in ("torch", "faiss", "numpy", "bm25s", "sentence_transformers", "slack_bolt",
-                 "gunicorn"):
+    from importlib.metadata import PackageNotFoundError, version
+
+    for name, package in (("torch", "torch"), ("faiss", "faiss-cpu"), ("numpy", "numpy"),
+                          ("bm25s", "bm25s"), ("sentence_transformers", "sentence-transformers"),
+                          ("slack_bolt", "slack-bolt"), ("gunicorn", "gunicorn")):
         try:
-            module = importlib.import_module(name)
-            out[name] = getattr(module, "__version__", "?")
-        except ImportError:
+            out[name] = version(package)
+        except PackageNotFoundError:
             out[name] = None
     try:
         import torch
