@@ -23,14 +23,18 @@ def parse(text: str, path: str, first_line: int = 1) -> tuple[Any, yaml.Node | N
 
     ``first_line`` is the file line of the text's first line (front matter starts at 2).
     """
+    loader = yaml.SafeLoader(text)
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
+        # one parse: the node tree (for lines) and the data built from it, as safe_load does
+        node = loader.get_single_node()
+        data = loader.construct_document(node) if node is not None else None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
         line = first_line + mark.line if mark is not None else first_line
         reason = getattr(exc, "problem", None) or str(exc).splitlines()[0]
         raise YamlProblem(Problem(path, line, f"invalid YAML: {reason}")) from None
+    finally:
+        loader.dispose()
     return data, node
 
 
