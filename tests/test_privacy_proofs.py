@@ -304,7 +304,9 @@ def _strings_in(roots: list[Any], limit: int = 200_000) -> Iterator[str]:
 def bot_state(app: Any) -> list[Any]:
     """What the Slack layer keeps between requests (the engine and settings aside)."""
     bot = app.faqbot
-    return [value for name, value in vars(bot).items() if name not in ("engine", "settings")]
+    answerer = [value for name, value in vars(bot.answerer).items() if name != "engine"]
+    return answerer + [value for name, value in vars(bot).items()
+                       if name not in ("engine", "settings", "answerer")]
 
 
 # --- the app under test ------------------------------------------------------------------------

@@ -9,6 +9,7 @@ from slack_bolt import App, BoltRequest, BoltResponse
 from slack_sdk import WebClient
 from slack_sdk.http_retry import ConnectionErrorRetryHandler, RateLimitErrorRetryHandler
 
+from faqbot.answerer import Answerer
 from faqbot.privacy import describe_exception, quiet_logger
 from faqbot.search import Engine
 from faqbot.settings import Settings
@@ -36,13 +37,14 @@ def build_client(settings: Settings) -> WebClient:
     )
 
 
-def create_app(settings: Settings, engine: Engine, client: WebClient | None = None) -> App:
+def create_app(settings: Settings, engine: Engine, client: WebClient | None = None,
+               answerer: Answerer | None = None) -> App:
     """A Bolt App answering from ``engine``; with ``client`` given, no token check at start-up.
 
     Call ``faqbot.privacy.configure_logging`` first. The app acks first and answers after
     (``process_before_response=False``) on a pool of ``LISTENER_POOL`` threads, so an ack
-    never waits for a free thread; at most ``settings.listener_threads`` answers are computed
-    at once (see ``Bot.ask``).
+    never waits for a free thread. ``answerer`` computes the answers (default: in this process,
+    at most ``settings.listener_threads`` at once; the server passes its worker process).
     The returned app has ``app.faqbot`` (the :class:`Bot`: counters, de-duplication).
     """
     injected = client is not None
@@ -57,7 +59,7 @@ def create_app(settings: Settings, engine: Engine, client: WebClient | None = No
         listener_executor=ThreadPoolExecutor(max_workers=LISTENER_POOL,
                                              thread_name_prefix="faqbot-listener"),
     )
-    bot = Bot(settings, engine)
+    bot = Bot(settings, engine, answerer=answerer)
     app.faqbot = bot  # type: ignore[attr-defined]
 
     @app.middleware

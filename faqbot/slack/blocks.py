@@ -49,6 +49,10 @@ ACTIONS = (ACTION_SHARE, ACTION_HELPFUL, ACTION_NOT_HELPFUL, ACTION_ASK_FAQ, ACT
 FRIENDLY_ERROR = (
     "Sorry, something went wrong on my side and I couldn't answer. Please try again in a minute."
 )
+BUSY = (
+    "I have too many questions queued right now to answer yours soon. Please ask again in a "
+    "few minutes."
+)
 EXPIRED = "That answer isn't in the current documents any more. Please ask again."
 THANKS = "Thanks for the feedback. I only count it; I don't keep who said what."
 NO_PROCEDURE = (

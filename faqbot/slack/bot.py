@@ -10,13 +10,15 @@ import re
 import threading
 import time
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
+from faqbot.answerer import Answerer, LocalAnswerer
 from faqbot.models import Answer, Hit, Passage
 from faqbot.privacy import describe_exception, find_personal_data, question_hash
 from faqbot.reload import Reloader
@@ -31,6 +33,9 @@ log = logging.getLogger("faqbot.slack")
 MAX_QUESTION_CHARS = 2_000
 #: How much of a message personal-data detection looks at.
 SCAN_CHARS = 10_000
+#: Questions waiting for an answer beyond this many get a "busy, ask again" reply at once
+#: (minutes of work at the measured answer rate; Slack's response_url lasts 30 minutes).
+MAX_QUEUED = 1_000
 
 _SLACK_MARKUP = re.compile(r"<[@!#][^>]{0,200}>")  # <@U…>, <!here>, <#C…|name>
 _OPT_OUT = re.compile(r"\bopt(?:ing)?[\s-]?outs?\b|\boptout\b", re.IGNORECASE)
@@ -130,10 +135,12 @@ class Bot:
     """The engine plus the little state the Slack layer keeps (counts and event ids).
 
     ``reloader`` is the hot-reload watcher when the bot runs from ``runner.build`` (None in
-    an app made by ``create_app`` alone): the admin commands use it.
+    an app made by ``create_app`` alone): the admin commands use it. ``answerer`` computes the
+    answers: the server's worker process, or by default this process (``LocalAnswerer``).
     """
 
-    def __init__(self, settings: Settings, engine: Engine, deduper: EventDeduper | None = None):
+    def __init__(self, settings: Settings, engine: Engine, deduper: EventDeduper | None = None,
+                 answerer: Answerer | None = None):
         self.settings = settings
         self.engine = engine
         self.feedback = Feedback()
@@ -141,13 +148,62 @@ class Bot:
         self.reloader: Reloader | None = None
         self.deduper = deduper or EventDeduper()
         self.top_k = min(settings.top_k, MAX_PASSAGES)
-        # answering is CPU work: at most this many at once; the other listener threads wait
-        # here, after their ack has gone out, so acks never queue behind answers
-        self._answering = threading.BoundedSemaphore(settings.listener_threads)
+        # answering is CPU work: in the server it runs in a worker process (acks never wait
+        # for it); in process, at most listener_threads at once, after the ack has gone out
+        self.answerer = answerer or LocalAnswerer(engine, settings.listener_threads)
+        # the work after an ack (answer, render, deliver) runs here, so Bolt's listener threads
+        # are free again at once: a burst of questions queues here, never in front of acks
+        self._after_ack = ThreadPoolExecutor(max_workers=settings.listener_threads,
+                                             thread_name_prefix="faqbot-answer")
+        self._queued = 0
         self._hash_key = settings.hash_key.get_secret_value() if settings.hash_key else None
         self._workspace: Workspace | None = None
         self._lock = threading.Lock()
         self._passages: tuple[str, dict[str, Passage]] | None = None
+
+    def later(self, what: str, work: Callable[[], None], busy: Callable[[], None]) -> None:
+        """Run ``work`` on the answer threads after the ack; ``busy()`` now if too many wait.
+
+        ``work`` handles its own errors (it tells the user); anything escaping it is logged
+        by class and place only.
+        """
+        with self._lock:
+            full = self._queued >= MAX_QUEUED
+            if not full:
+                self._queued += 1
+        if full:
+            log.warning("%s: %d questions queued, replying busy", what, MAX_QUEUED)
+            try:
+                busy()
+            except Exception as exc:
+                self.failed(f"{what} (busy notice)", exc)
+            return
+
+        def run() -> None:
+            try:
+                work()
+            except Exception as exc:
+                self.failed(what, exc)
+            finally:
+                with self._lock:
+                    self._queued -= 1
+
+        try:
+            self._after_ack.submit(run)
+        except RuntimeError:  # shutting down
+            with self._lock:
+                self._queued -= 1
+
+    @property
+    def queued(self) -> int:
+        """Questions acked and not answered yet."""
+        with self._lock:
+            return self._queued
+
+    def close(self) -> None:
+        """Finish the questions in hand, drop the queued ones, stop the answerer."""
+        self._after_ack.shutdown(wait=True, cancel_futures=True)
+        self.answerer.close()
 
     def is_admin(self, user_id: str | None) -> bool:
         """True for the user ids in ``FAQBOT_ADMIN_USER_IDS``."""
@@ -170,8 +226,7 @@ class Bot:
         question = clean_question(raw)
         qhash = self.hash(question)
         words = has_words(question)
-        with self._answering:
-            answer = self.engine.answer(question, top_k=self.top_k)
+        answer = self.answerer.answer(question, self.top_k)
         self.outcomes.record(answer.answered)
         reply = Reply(answer=answer, personal=personal, has_words=words,
                       opt_out=words and wants_opt_out(question), qhash=qhash)
@@ -188,8 +243,7 @@ class Bot:
         entry = self.engine.snapshot.faq_entry(faq_id) if faq_id else None
         if entry is None:
             return None
-        with self._answering:
-            return self.engine.answer(entry.question, top_k=self.top_k)
+        return self.answerer.answer(entry.question, self.top_k)
 
     def answer_from_refs(self, faq_id: str | None, passage_ids: Sequence[str]) -> Answer | None:
         """Re-build an answer from ids in the current snapshot; None when none of them exist."""

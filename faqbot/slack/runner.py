@@ -4,7 +4,8 @@ HTTP mode runs one gunicorn ``gthread`` worker, so the model loads once, and the
 loads it before it accepts a request. The model is not loaded in the gunicorn master: PyTorch
 used before ``fork()`` leaves the child's OpenMP pool deadlocked on its first inference
 (measured with torch 2.13 CPU). The master only checks the knowledge folder, so a broken
-folder fails fast with one line.
+folder fails fast with one line. Answers are computed in a spawned worker process of the
+server's own (``faqbot.answerer``), ready before the first request is accepted.
 """
 
 from __future__ import annotations
@@ -102,26 +103,36 @@ def choose_mode(settings: Settings) -> str:
 
 
 def build(settings: Settings, *, debounce_ms: int | None = None) -> App:
-    """Load the engine (model + index, building it if stale), create the app, start hot reload.
+    """Load the engine (model + index, building it if stale) and the answer worker, create the
+    app, start hot reload.
 
     The knowledge folder is watched from then on (``app.faqbot.reloader``); a failed reload
     keeps the last good index in service and DMs the admins. Call :func:`shutdown` to stop.
     """
+    from faqbot.answerer import make_answerer
     from faqbot.service import open_engine
     from faqbot.slack.admin import start_reloader
     from faqbot.slack.app import create_app
 
     engine = open_engine(settings, on_build=lambda r: log.info("%s", r.summary()))
-    app = create_app(settings, engine)
+    answerer = make_answerer(settings, engine)  # the worker is ready before we listen
+    try:
+        app = create_app(settings, engine, answerer=answerer)
+    except BaseException:
+        answerer.close()
+        raise
     start_reloader(app, settings, debounce_ms=debounce_ms)
     return app
 
 
 def shutdown(app: App | None) -> None:
-    """Stop what :func:`build` started (the knowledge-folder watcher); safe to call twice."""
+    """Stop what :func:`build` started (watcher, answer worker); safe to call twice."""
     from faqbot.slack.admin import stop_reloader
 
     stop_reloader(app)
+    bot = getattr(app, "faqbot", None)
+    if bot is not None:
+        bot.close()
 
 
 def run(settings: Settings) -> int:

@@ -42,9 +42,10 @@ from faqbot.slack.runner import run
 real_open_engine = service.open_engine
 service.open_engine = lambda settings, embedder=None, **kw: real_open_engine(
     settings, FakeEmbedder(), **kw)
-sys.exit(run(load_settings(knowledge_dir={knowledge!r}, index_dir={index!r}, port={port},
-                           slack_api_url={api!r}, slack_bot_token={token!r},
-                           slack_signing_secret={secret!r}, log_level="DEBUG")))
+if __name__ == "__main__":  # the answer worker is spawned: it imports this script again
+    sys.exit(run(load_settings(knowledge_dir={knowledge!r}, index_dir={index!r}, port={port},
+                               slack_api_url={api!r}, slack_bot_token={token!r},
+                               slack_signing_secret={secret!r}, log_level="DEBUG")))
 """
 
 

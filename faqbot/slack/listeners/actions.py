@@ -19,6 +19,7 @@ from faqbot.slack.blocks import (
     ACTION_NOT_HELPFUL,
     ACTION_OPT_OUT,
     ACTION_SHARE,
+    BUSY,
     EXPIRED,
     THANKS,
     Message,
@@ -94,23 +95,33 @@ def register(app: App, bot: Bot) -> None:
     def ask_faq(ack: Ack, body: dict[str, Any], action: dict[str, Any], respond: Respond,
                 client: WebClient) -> None:
         ack()
-        try:
-            answer = bot.answer_faq(action.get("value"))
-            share = bool(body.get("response_url")) and body.get("container", {}).get(
-                "is_ephemeral", False)
-            message = notice(EXPIRED) if answer is None else answer_message(answer, share=share)
-            log.info("faq button user=%s faq=%s", _user_id(body) or "-",
-                     action.get("value") if answer else "-")
-            _deliver(body, respond, client, message)
-        except Exception as exc:
-            bot.failed("faq button", exc)
-            tell_failure(bot, "faq button", lambda m: _deliver(body, respond, client, m))
+
+        def work() -> None:
+            try:
+                answer = bot.answer_faq(action.get("value"))
+                share = bool(body.get("response_url")) and body.get("container", {}).get(
+                    "is_ephemeral", False)
+                message = notice(EXPIRED) if answer is None else answer_message(answer,
+                                                                                 share=share)
+                log.info("faq button user=%s faq=%s", _user_id(body) or "-",
+                         action.get("value") if answer else "-")
+                _deliver(body, respond, client, message)
+            except Exception as exc:
+                bot.failed("faq button", exc)
+                tell_failure(bot, "faq button", lambda m: _deliver(body, respond, client, m))
+
+        bot.later("faq button", work, busy=lambda: _deliver(body, respond, client, notice(BUSY)))
 
     @app.action(ACTION_OPT_OUT)
     def opt_out(ack: Ack, body: dict[str, Any], respond: Respond, client: WebClient) -> None:
         ack()
-        try:
-            _deliver(body, respond, client, opt_out_reply(bot, client, _user_id(body)))
-        except Exception as exc:
-            bot.failed("opt-out button", exc)
-            tell_failure(bot, "opt-out button", lambda m: _deliver(body, respond, client, m))
+
+        def work() -> None:
+            try:
+                _deliver(body, respond, client, opt_out_reply(bot, client, _user_id(body)))
+            except Exception as exc:
+                bot.failed("opt-out button", exc)
+                tell_failure(bot, "opt-out button", lambda m: _deliver(body, respond, client, m))
+
+        bot.later("opt-out button", work,
+                  busy=lambda: _deliver(body, respond, client, notice(BUSY)))

@@ -7,7 +7,7 @@ from typing import Any
 from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
 
-from faqbot.slack.blocks import about_message, help_message
+from faqbot.slack.blocks import BUSY, about_message, help_message, notice
 from faqbot.slack.bot import Bot
 from faqbot.slack.listeners import admin
 from faqbot.slack.listeners.common import (
@@ -52,28 +52,33 @@ def register(app: App, bot: Bot) -> None:
         user_id = command.get("user_id")
         text = command.get("text") or ""
         kind = subcommand(text)
-        qhash = "-"
-        try:
-            snapshot = bot.engine.snapshot
-            if kind == "admin":
-                admin.handle(bot, user_id, text, lambda m: respond_private(respond, m))
-                return
-            if kind == "help":
-                message = help_message(snapshot.faq, opt_out=snapshot.opt_out is not None,
-                                       admin=bot.is_admin(user_id))
-            elif kind == "about":
-                message = about_message(snapshot,
-                                        event_id_minutes=round(bot.deduper.ttl / 60))
-            elif kind == "opt-out":
-                message = opt_out_reply(bot, client, user_id)
-            else:
-                qhash = bot.question_id(text)
-                reply = bot.ask(text, via="command", user=user_id)
-                if reply.opt_out and snapshot.opt_out is not None:
-                    message = opt_out_reply(bot, client, user_id, reply.personal)
+
+        def work() -> None:
+            qhash = "-"
+            try:
+                snapshot = bot.engine.snapshot
+                if kind == "admin":
+                    admin.handle(bot, user_id, text, lambda m: respond_private(respond, m))
+                    return
+                if kind == "help":
+                    message = help_message(snapshot.faq, opt_out=snapshot.opt_out is not None,
+                                           admin=bot.is_admin(user_id))
+                elif kind == "about":
+                    message = about_message(snapshot,
+                                            event_id_minutes=round(bot.deduper.ttl / 60))
+                elif kind == "opt-out":
+                    message = opt_out_reply(bot, client, user_id)
                 else:
-                    message = reply_message(reply, share=True)
-            respond_private(respond, message)
-        except Exception as exc:
-            bot.failed(f"command {kind}", exc, qhash)
-            tell_failure(bot, "command", lambda m: respond_private(respond, m))
+                    qhash = bot.question_id(text)
+                    reply = bot.ask(text, via="command", user=user_id)
+                    if reply.opt_out and snapshot.opt_out is not None:
+                        message = opt_out_reply(bot, client, user_id, reply.personal)
+                    else:
+                        message = reply_message(reply, share=True)
+                respond_private(respond, message)
+            except Exception as exc:
+                bot.failed(f"command {kind}", exc, qhash)
+                tell_failure(bot, "command", lambda m: respond_private(respond, m))
+
+        bot.later(f"command {kind}", work,
+                  busy=lambda: respond_private(respond, notice(BUSY)))

@@ -12,7 +12,7 @@ from typing import Any
 from slack_bolt import App, BoltContext
 from slack_sdk import WebClient
 
-from faqbot.slack.blocks import help_message, personal_note
+from faqbot.slack.blocks import BUSY, help_message, notice, personal_note
 from faqbot.slack.bot import Bot, clean_question
 from faqbot.slack.listeners.common import opt_out_reply, post, reply_message, tell_failure
 
@@ -41,19 +41,23 @@ def register(app: App, bot: Bot) -> None:
         thread_ts = event.get("thread_ts")
         if not channel:
             return
-        qhash = "-"
-        try:
-            text = event.get("text") or ""
-            qhash = bot.question_id(text)
-            reply = bot.ask(text, via="dm", user=user_id)
-            if reply.opt_out and bot.engine.snapshot.opt_out is not None:
-                message = opt_out_reply(bot, client, user_id, reply.personal)
-            else:
-                message = reply_message(reply)
-            post(client, channel, message, thread_ts)
-        except Exception as exc:
-            bot.failed("dm", exc, qhash)
-            tell_failure(bot, "dm", lambda m: post(client, channel, m, thread_ts))
+        text = event.get("text") or ""
+
+        def work() -> None:
+            qhash = "-"
+            try:
+                qhash = bot.question_id(text)
+                reply = bot.ask(text, via="dm", user=user_id)
+                if reply.opt_out and bot.engine.snapshot.opt_out is not None:
+                    message = opt_out_reply(bot, client, user_id, reply.personal)
+                else:
+                    message = reply_message(reply)
+                post(client, channel, message, thread_ts)
+            except Exception as exc:
+                bot.failed("dm", exc, qhash)
+                tell_failure(bot, "dm", lambda m: post(client, channel, m, thread_ts))
+
+        bot.later("dm", work, busy=lambda: post(client, channel, notice(BUSY), thread_ts))
 
     @app.event("app_mention")
     def mention(event: dict[str, Any], client: WebClient, context: BoltContext) -> None:
@@ -62,20 +66,25 @@ def register(app: App, bot: Bot) -> None:
         user_id, channel = event.get("user"), event["channel"]
         thread_ts = event.get("thread_ts") or event["ts"]
         text = event.get("text") or ""
-        qhash = "-"
-        try:
-            if not clean_question(text):
-                snapshot = bot.engine.snapshot
-                post(client, channel,
-                     help_message(snapshot.faq, opt_out=snapshot.opt_out is not None), thread_ts)
-                return
-            qhash = bot.question_id(text)
-            reply = bot.ask(text, via="mention", user=user_id)
-            # the thread is public: the personal-data note goes to the asker alone
-            post(client, channel, reply_message(reply, personal=False), thread_ts)
-            if reply.personal and user_id:
-                client.chat_postEphemeral(channel=channel, user=user_id, thread_ts=thread_ts,
-                                          **personal_note(reply.personal).kwargs())
-        except Exception as exc:
-            bot.failed("mention", exc, qhash)
-            tell_failure(bot, "mention", lambda m: post(client, channel, m, thread_ts))
+
+        def work() -> None:
+            qhash = "-"
+            try:
+                if not clean_question(text):
+                    snapshot = bot.engine.snapshot
+                    post(client, channel, help_message(snapshot.faq,
+                                                       opt_out=snapshot.opt_out is not None),
+                         thread_ts)
+                    return
+                qhash = bot.question_id(text)
+                reply = bot.ask(text, via="mention", user=user_id)
+                # the thread is public: the personal-data note goes to the asker alone
+                post(client, channel, reply_message(reply, personal=False), thread_ts)
+                if reply.personal and user_id:
+                    client.chat_postEphemeral(channel=channel, user=user_id, thread_ts=thread_ts,
+                                              **personal_note(reply.personal).kwargs())
+            except Exception as exc:
+                bot.failed("mention", exc, qhash)
+                tell_failure(bot, "mention", lambda m: post(client, channel, m, thread_ts))
+
+        bot.later("mention", work, busy=lambda: post(client, channel, notice(BUSY), thread_ts))

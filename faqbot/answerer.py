@@ -1,0 +1,283 @@
+"""Where answers are computed: in this process, or in a separate, lower-priority worker process.
+
+Answering is CPU work (the model encodes the question, then ranking runs in Python), and a
+Python process runs one thread at a time. In the Slack server, the same process must ack every
+request within Slack's 3 seconds; with answers computed beside the acks, acks waited for the
+interpreter lock and the cores (measured: ack p99 about 1 s at 20 commands in flight). So the
+server computes answers in one worker process of its own, started with a higher nice value:
+acks are served by a process that mostly waits on sockets, and the kernel gives it the cores
+first when both want them. Answers queue in the worker; acks do not.
+
+The worker loads the model and the index version named by ``CURRENT`` in the index folder, and
+follows it: before each question it checks ``CURRENT`` (one small file read) and loads the new
+version when the server has reloaded or rolled back. The question crosses a local pipe to the
+worker and the Answer comes back; neither is written anywhere. A failure inside the worker comes
+back as :class:`AnswerWorkerError` carrying only the exception's class and place.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import os
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+from faqbot.embedding import Embedder
+from faqbot.errors import FaqbotError
+from faqbot.models import Answer
+from faqbot.search import Engine
+from faqbot.settings import Settings
+
+log = logging.getLogger(__name__)
+
+#: How much lower the worker's priority is than the server's (``nice`` adds this).
+WORKER_NICENESS = 10
+#: An answer not back after this long is given up (the user gets the friendly error).
+ANSWER_TIMEOUT_S = 300.0
+#: Start-up (model + index load) must finish within this long.
+START_TIMEOUT_S = 600.0
+
+
+class AnswerWorkerError(FaqbotError):
+    """The answer worker failed: the message names the exception class and place only."""
+
+
+class Answerer(Protocol):
+    """Turns a cleaned question into an Answer."""
+
+    def answer(self, question: str, top_k: int) -> Answer: ...
+
+    def close(self) -> None: ...
+
+
+class LocalAnswerer:
+    """Answers in this process, at most ``concurrency`` at once (the CLI, tests, the demo)."""
+
+    def __init__(self, engine: Engine, concurrency: int = 4) -> None:
+        self.engine = engine
+        self._slots = threading.BoundedSemaphore(concurrency)
+
+    def answer(self, question: str, top_k: int) -> Answer:
+        with self._slots:
+            return self.engine.answer(question, top_k=top_k)
+
+    def close(self) -> None:
+        pass
+
+
+@dataclass(frozen=True)
+class WorkerConfig:
+    """What the worker needs to open the engine by itself (no secrets, no Slack settings)."""
+
+    embedding_model: str
+    index_dir: Path
+    min_confidence: float | None
+    log_level: str
+    niceness: int = WORKER_NICENESS
+    #: Builds the embedder instead of ``embedding_model`` (a class or function importable by
+    #: name: it is pickled by reference). The server passes its engine's embedder class when
+    #: that is not the sentence-transformers one, so the worker ranks with the same model.
+    embedder_factory: Callable[[], Embedder] | None = None
+
+    @classmethod
+    def from_settings(cls, settings: Settings, embedder: Embedder | None = None) -> WorkerConfig:
+        from faqbot.embedding import SentenceTransformerEmbedder
+
+        factory = None
+        if embedder is not None and not isinstance(embedder, SentenceTransformerEmbedder):
+            factory = type(embedder)
+        return cls(embedding_model=settings.embedding_model, index_dir=settings.index_dir,
+                   min_confidence=settings.min_confidence, log_level=settings.log_level,
+                   niceness=settings.answer_nice, embedder_factory=factory)
+
+
+class ProcessAnswerer:
+    """Answers in one worker process (see the module's docstring); restarts it if it dies."""
+
+    def __init__(self, config: WorkerConfig) -> None:
+        self.config = config
+        self._pool: ProcessPoolExecutor | None = None
+        self._lock = threading.Lock()
+        self._closed = False
+        self.restarts = 0
+
+    def start(self) -> float:
+        """Start the worker and wait until it has loaded the model and index; seconds taken.
+
+        Raises AnswerWorkerError when the worker cannot load them.
+        """
+        started = time.perf_counter()
+        with self._lock:
+            pool = self._pool or self._new_pool()
+        try:
+            self._call(pool, _warm_up, timeout=START_TIMEOUT_S)
+        except BrokenProcessPool:
+            raise AnswerWorkerError(
+                "the answer worker process exited while starting (a script that starts "
+                "faqbot must do so under `if __name__ == \"__main__\":`, as the worker "
+                "imports it again)") from None
+        return time.perf_counter() - started
+
+    def _new_pool(self) -> ProcessPoolExecutor:
+        # spawn, not fork: the server may have loaded PyTorch, whose threads do not survive
+        # a fork; max_tasks_per_child is left unset so the model loads once
+        self._pool = ProcessPoolExecutor(
+            max_workers=1, mp_context=multiprocessing.get_context("spawn"),
+            initializer=_init_worker, initargs=(self.config,))
+        return self._pool
+
+    def answer(self, question: str, top_k: int) -> Answer:
+        """The worker's answer; one restart and retry if the worker had died."""
+        if self._closed:
+            raise AnswerWorkerError("the answer worker is closed")
+        pool = self._current_pool()
+        try:
+            return self._call(pool, _answer, question, top_k)
+        except BrokenProcessPool:
+            log.warning("answer worker stopped unexpectedly; starting a new one")
+            pool = self._replace(pool)
+        try:
+            return self._call(pool, _answer, question, top_k)
+        except BrokenProcessPool:
+            raise AnswerWorkerError("the answer worker stopped twice in a row") from None
+
+    def worker_pid(self) -> int:
+        """The worker's process id (tests and diagnostics)."""
+        return int(self._call(self._current_pool(), os.getpid))
+
+    def _current_pool(self) -> ProcessPoolExecutor:
+        with self._lock:
+            return self._pool or self._new_pool()
+
+    def _replace(self, broken: ProcessPoolExecutor) -> ProcessPoolExecutor:
+        """A new pool for a broken one; threads that saw the same breakage share it."""
+        with self._lock:
+            if self._pool is broken:
+                broken.shutdown(wait=False, cancel_futures=True)
+                self.restarts += 1
+                self._new_pool()
+            assert self._pool is not None
+            return self._pool
+
+    @staticmethod
+    def _call(pool: ProcessPoolExecutor, fn: Callable[..., object], *args: object,
+              timeout: float = ANSWER_TIMEOUT_S) -> Answer:
+        future = pool.submit(fn, *args)
+        try:
+            return future.result(timeout=timeout)  # type: ignore[return-value]
+        except TimeoutError:
+            future.cancel()
+            raise AnswerWorkerError(f"no answer from the worker within {timeout:.0f} s") from None
+
+    def close(self) -> None:
+        """Stop the worker (waits for the question it is on, drops the queued ones)."""
+        with self._lock:
+            self._closed = True
+            pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
+
+
+def make_answerer(settings: Settings, engine: Engine) -> Answerer:
+    """A started ProcessAnswerer when ``settings.answer_process``, else a LocalAnswerer."""
+    if not settings.answer_process:
+        return LocalAnswerer(engine, settings.listener_threads)
+    answerer = ProcessAnswerer(WorkerConfig.from_settings(settings, engine.embedder))
+    seconds = answerer.start()
+    log.info("answer worker ready in %.1f s (nice +%d)", seconds, answerer.config.niceness)
+    return answerer
+
+
+# -- inside the worker process ---------------------------------------------------------------
+
+_worker: _Worker | None = None
+
+
+class _Worker:
+    """The worker's engine, following the index folder's CURRENT version."""
+
+    def __init__(self, config: WorkerConfig) -> None:
+        from faqbot.embedding import load_embedder
+        from faqbot.index import IndexStore
+
+        self.config = config
+        self.store = IndexStore(config.index_dir)
+        self.embedder = (config.embedder_factory() if config.embedder_factory
+                         else load_embedder(config.embedding_model))
+        self.engine: Engine | None = None
+
+    def current_engine(self) -> Engine:
+        """The engine on the version CURRENT names (loaded on first use and on change)."""
+        from faqbot.errors import StoreError
+        from faqbot.search import RankingConfig
+
+        name = self.store.current_name()
+        if self.engine is not None and (name is None or name == self.engine.snapshot.name):
+            return self.engine
+        try:
+            snapshot = self.store.load(name)
+        except StoreError as exc:
+            if self.engine is None:
+                raise
+            log.warning("answer worker keeps version %s: %s", self.engine.snapshot.name, exc)
+            return self.engine
+        if self.engine is None:
+            config = (RankingConfig() if self.config.min_confidence is None
+                      else RankingConfig(min_confidence=self.config.min_confidence))
+            self.engine = Engine(embedder=self.embedder, snapshot=snapshot, config=config)
+        self.engine.swap(snapshot)
+        log.info("answer worker on index version %s", snapshot.name)
+        return self.engine
+
+
+def _init_worker(config: WorkerConfig) -> None:
+    global _worker
+    from faqbot.privacy import configure_logging
+
+    os.nice(config.niceness)
+    configure_logging(config.log_level)
+    try:
+        _worker = _Worker(config)
+    except Exception as exc:
+        _worker = None
+        from faqbot.privacy import describe_exception
+
+        log.error("answer worker could not load the model: %s", describe_exception(exc))
+
+
+def _require_worker() -> _Worker:
+    if _worker is None:
+        raise AnswerWorkerError("the answer worker could not load the model (see its log)")
+    return _worker
+
+
+def _warm_up() -> None:
+    """Load the index and answer once, so the first real question is as fast as the rest."""
+    try:
+        _require_worker().current_engine().answer("warm up the model", top_k=1)
+    except AnswerWorkerError:
+        raise
+    except Exception as exc:
+        from faqbot.privacy import describe_exception
+
+        raise AnswerWorkerError(f"answer worker start-up failed: {describe_exception(exc)}") \
+            from None
+
+
+def _answer(question: str, top_k: int) -> Answer:
+    try:
+        return _require_worker().current_engine().answer(question, top_k=top_k)
+    except AnswerWorkerError:
+        raise
+    except Exception as exc:
+        # the exception's message might quote the question: only its class and place travel
+        from faqbot.privacy import describe_exception
+
+        raise AnswerWorkerError(f"answering failed: {describe_exception(exc)}") from None
