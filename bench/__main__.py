@@ -27,7 +27,8 @@ from bench.corpus import BUNDLED
 SECTIONS = ("latency", "indexing", "startup", "load", "quality")
 FULL_SIZES = (100, 10_000, 100_000)
 QUICK_SIZES = (100, 1_000)
-WHATIF_THREADS = 64  # the most FAQBOT_LISTENER_THREADS allows
+#: The what-if run: answers computed in the server process, as before the answer worker.
+WHATIF_ENV = {"FAQBOT_ANSWER_PROCESS": "false"}
 
 
 def log(message: str) -> None:
@@ -232,30 +233,28 @@ def main(argv: list[str] | None = None) -> int:
                   .split(",")]
         mode = args.server or ("gunicorn" if args.embedder == MODEL_SPEC else "inprocess")
 
-        def start(threads: int | None) -> Any:
-            extra = {"FAQBOT_LISTENER_THREADS": str(threads)} if threads else {}
+        def start(extra: dict[str, str]) -> Any:
             if mode == "gunicorn":
                 return ld.start_gunicorn(fake, knowledge, index, workdir / "server.log", **extra)
-            return _in_process_server(ld, fake, knowledge, index, embedder, threads)
+            return _in_process_server(ld, fake, knowledge, index, embedder)
 
         fake = ld.FakeSlack()
         try:
-            server = start(None)
+            server = start({})
             try:
                 out = ld.run(server, fake, questions, count, levels,
                              max_concurrency=max(levels) if args.quick else 200, log=log)
             finally:
                 server.stop()
-            # what if acks did not queue behind answers? more listener threads, same level
+            # the same level with answers computed beside the acks, for comparison
             concurrency = 20 if 20 in levels else levels[-1]
-            log(f"load: what-if, {WHATIF_THREADS} listener threads, concurrency {concurrency}")
-            server = start(WHATIF_THREADS)
+            log(f"load: what-if, answers in the server process, concurrency {concurrency}")
+            server = start(WHATIF_ENV)
             try:
                 level = ld.run_level(server, fake, questions, count, concurrency, "whatif")
             finally:
                 server.stop()
-            out["whatif_listener_threads"] = {"FAQBOT_LISTENER_THREADS": WHATIF_THREADS,
-                                              **level}
+            out["whatif_in_process_answers"] = {**WHATIF_ENV, **level}
             return out
         finally:
             fake.close()
@@ -283,8 +282,7 @@ def main(argv: list[str] | None = None) -> int:
     return 1 if result["errors"] else 0
 
 
-def _in_process_server(ld: Any, fake: Any, knowledge: Path, index: Path, embedder: Any,
-                       threads: int | None = None) -> Any:
+def _in_process_server(ld: Any, fake: Any, knowledge: Path, index: Path, embedder: Any) -> Any:
     """The Bolt app on this process's engine (tests, or a stand-in model)."""
     from faqbot.service import open_engine
     from faqbot.settings import load_settings
@@ -292,7 +290,7 @@ def _in_process_server(ld: Any, fake: Any, knowledge: Path, index: Path, embedde
 
     settings = load_settings(knowledge_dir=knowledge, index_dir=index,
                              slack_api_url=fake.api_url, slack_bot_token=ld.BOT_TOKEN,
-                             slack_signing_secret=ld.SECRET, listener_threads=threads)
+                             slack_signing_secret=ld.SECRET)
     engine = open_engine(settings, embedder)
     app = create_app(settings, engine, client=build_client(settings))
     return ld.serve_in_process(app)

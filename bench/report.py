@@ -249,10 +249,10 @@ def _load(ld: dict[str, Any]) -> list[str]:
               f" (levels tried: {', '.join(str(r['concurrency']) for r in ld['levels'])}).",
               f"- Server ready in {_f(ld['server'].get('ready_s'))} s; Web API calls to the "
               f"fake: {ld.get('api_calls')}."]
-    w = ld.get("whatif_listener_threads")
+    w = ld.get("whatif_in_process_answers")
     if w:
-        lines += [f"- What-if, same app with FAQBOT_LISTENER_THREADS={w['FAQBOT_LISTENER_THREADS']}"
-                  f" (default 4): at concurrency {w['concurrency']}, ack p50/p99 "
+        lines += [f"- What-if, answers computed in the server process (FAQBOT_ANSWER_PROCESS="
+                  f"false): at concurrency {w['concurrency']}, ack p50/p99 "
                   f"{_f(w['ack'].get('median'))} / {_f(w['ack'].get('p99'))} ms, answer p50/p95 "
                   f"{_f(w['answer'].get('median'))} / {_f(w['answer'].get('p95'))} ms, "
                   f"{_f(w['answers_per_s'])} answers/s, lost {w['lost']}, duplicated "
