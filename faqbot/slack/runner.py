@@ -221,6 +221,12 @@ def _gunicorn_app(settings: Settings) -> Any:
             except FaqbotError as exc:
                 print(f"faqbot: error: {exc}", file=sys.stderr, flush=True)
                 sys.exit(APP_LOAD_ERROR)
+            except Exception as exc:  # e.g. Slack refusing the token: one line, then stop
+                from faqbot.slack.bot import slack_error_code
+
+                print(f"faqbot: error: could not start the Slack app ({describe_exception(exc)}"
+                      f", slack error: {slack_error_code(exc)})", file=sys.stderr, flush=True)
+                sys.exit(APP_LOAD_ERROR)
             log.info("ready: HTTP mode on port %d, %s", settings.port, EVENTS_PATH)
             return self.wsgi_app
 
