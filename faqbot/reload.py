@@ -49,6 +49,7 @@ class Reloader:
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._told: str | None = None  # the failure admins were last told of, until it is gone
 
     @property
     def store(self) -> IndexStore:
@@ -68,11 +69,13 @@ class Reloader:
                         self.engine.swap(store.load())
                     # after a failure, the folder being back in line is a recovery
                     recovered = self.status.result == "failed"
+                    self._tell_recovered()
                     return self._record("ok" if recovered else "unchanged", None, started)
                 report = store.build(kb, self.engine.embedder)
                 self.engine.swap(store.load(report.version))
                 log.info("reloaded index version=%s passages=%d embedded=%d seconds=%.2f",
                          report.version, report.passages, report.embedded, report.seconds)
+                self._tell_recovered()
                 return self._record("ok", None, started)
             except KnowledgeError as exc:
                 message = "\n".join(str(p) for p in exc.problems)
@@ -83,13 +86,28 @@ class Reloader:
         log.error("reload failed; still serving version %s: %s", self.engine.snapshot.name,
                   message)
         status = self._record("failed", message, started)
-        if self.notify is not None:
-            try:
-                self.notify(f"faqbot could not reload the knowledge folder and keeps serving "
-                            f"the last good index ({self.engine.snapshot.name}).\n{message}")
-            except Exception:  # a failed notification must not stop the watcher
-                log.warning("could not notify admins about the failed reload", exc_info=True)
+        if message == self._told:
+            log.info("same reload failure as before: admins were already told")
+        else:
+            self._told = message
+            self._tell(f"faqbot could not reload the knowledge folder and keeps serving the "
+                       f"last good index ({self.engine.snapshot.name}).\n{message}")
         return status
+
+    def _tell_recovered(self) -> None:
+        """After admins were told of a failure: tell them the folder loads again (once)."""
+        if self._told is not None:
+            self._told = None
+            self._tell(f"faqbot reloaded the knowledge folder again; the earlier problem is "
+                       f"gone. Serving index version {self.engine.snapshot.name}.")
+
+    def _tell(self, text: str) -> None:
+        if self.notify is None:
+            return
+        try:
+            self.notify(text)
+        except Exception:  # a failed notification must not stop the watcher
+            log.warning("could not notify admins about a reload", exc_info=True)
 
     def rollback(self) -> ReloadStatus:
         """Return to the previous index version and serve it."""

@@ -49,6 +49,28 @@ def test_reload_serves_new_content_and_keeps_old_on_error(knowledge: Path, engin
     assert "faq.yml:3" in reloader.notes[-1]  # type: ignore[attr-defined]
 
 
+def test_admins_are_told_once_per_failure_and_when_it_is_gone(knowledge: Path,
+                                                              reloader: Reloader) -> None:
+    notes = reloader.notes  # type: ignore[attr-defined]
+    faq = knowledge / "faq.yml"
+    good = faq.read_text()
+    faq.write_text("faq:\n  - id: x\n   bad: indent\n")
+    for _ in range(3):  # an editor saving the same broken file again and again
+        assert reloader.reload().result == "failed"
+    assert len(notes) == 1 and "faq.yml:3" in notes[0]
+    faq.write_text("faq: [\n")  # a different problem is news
+    assert reloader.reload().result == "failed"
+    assert len(notes) == 2 and "faq.yml" in notes[1]
+    faq.write_text(good)
+    assert reloader.reload().result == "ok"
+    assert len(notes) == 3 and "problem is gone" in notes[2]
+    assert reloader.reload().result == "unchanged"
+    assert len(notes) == 3
+    faq.write_text("faq:\n  - id: x\n   bad: indent\n")  # the first problem, back again
+    assert reloader.reload().result == "failed"
+    assert len(notes) == 4
+
+
 def test_rollback_swaps_previous_version_in(knowledge: Path, engine: Engine,
                                            reloader: Reloader) -> None:
     first = engine.snapshot.name

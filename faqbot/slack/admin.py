@@ -89,7 +89,7 @@ class AdminNotifier:
             try:
                 self.client.chat_postMessage(channel=user_id, unfurl_links=False,
                                              unfurl_media=False, **message.kwargs())
-                log.info("admin notified of a failed reload user=%s", user_id)
+                log.info("admin notified of a reload result user=%s", user_id)
             except Exception as exc:
                 self.bot.failed("admin notice", exc)
 
