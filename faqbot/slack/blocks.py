@@ -452,6 +452,8 @@ def about_message(snapshot: Snapshot, *, event_id_minutes: int) -> Message:
         "not written to disk, cached, logged, or sent anywhere but back to you in Slack.\n\n"
         "*What I keep* (in memory only, gone when I restart):\n"
         "• counts of *Helpful* / *Not helpful* clicks per answer id (not who clicked)\n"
+        "• how many questions were answered and declined, and how often each FAQ topic "
+        "matched (to list the most asked topics first; not who asked, nor what)\n"
         f"• Slack event ids for {event_id_minutes} minutes, so a redelivered event "
         "isn't answered twice\n"
         "• this workspace's name and URL, to fill in the opt-out email\n\n"
@@ -464,8 +466,9 @@ def about_message(snapshot: Snapshot, *, event_id_minutes: int) -> Message:
     blocks = [header("What faqbot stores, and where answers come from"), section(stored),
               divider(), section(sources), *lines_to_sections(document_line(d) for d in docs),
               context(DISCLAIMER + " When the documents don't answer a question, I say so.")]
-    text = ("Your questions are not stored. I keep only click counts per answer id and event "
-            f"ids for {event_id_minutes} minutes. Answers come from {len(docs)} documents.")
+    text = ("Your questions are not stored. I keep only counts (clicks per answer id, answers "
+            f"per FAQ topic) and event ids for {event_id_minutes} minutes. Answers come from "
+            f"{len(docs)} documents.")
     return message(text, blocks)
 
 
@@ -548,8 +551,12 @@ def opt_out_message(
 # --- App Home ----------------------------------------------------------------------------------
 
 
-def home_view(snapshot: Snapshot, user_id: str | None, *, questions: int = 20) -> dict[str, Any]:
-    """The App Home tab for one user: what the bot does, common questions, opt-out, documents."""
+def home_view(snapshot: Snapshot, user_id: str | None, *, questions: int = 20,
+              faq: Sequence[FaqEntry] | None = None) -> dict[str, Any]:
+    """The App Home tab for one user: what the bot does, common questions, opt-out, documents.
+
+    ``faq``: the entries in the order to show them (default: the snapshot's curated order).
+    """
     hello = f"Hi {mention(user_id)}! " if mention(user_id) else "Hi! "
     blocks: list[Block] = [
         header("Privacy questions, answered from cited documents"),
@@ -558,7 +565,7 @@ def home_view(snapshot: Snapshot, user_id: str | None, *, questions: int = 20) -
                 "*Messages* tab, or mention me in a channel. I don't store your questions."),
         divider(),
     ]
-    faq = list(snapshot.faq[:questions])
+    faq = list((snapshot.faq if faq is None else faq)[:questions])
     if faq:
         blocks.append(section("*Common questions*: I'll answer in our direct messages."))
         blocks += button_rows([_faq_button(e) for e in faq])

@@ -19,7 +19,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from faqbot.answerer import Answerer, LocalAnswerer
-from faqbot.models import Answer, Hit, Passage
+from faqbot.models import Answer, FaqEntry, Hit, Passage
 from faqbot.privacy import describe_exception, find_personal_data, question_hash
 from faqbot.reload import Reloader
 from faqbot.search import Engine, has_words
@@ -115,15 +115,28 @@ class Feedback:
 
 
 class Outcomes:
-    """How many questions were answered and declined. Counts only: no users, no text."""
+    """How many questions were answered and declined, and how often each FAQ entry matched.
+
+    Counts only, in memory: no users, no text. The FAQ counts order the "common topics".
+    """
 
     def __init__(self) -> None:
         self._counts: Counter[str] = Counter()
+        self._topics: Counter[str] = Counter()
         self._lock = threading.Lock()
 
-    def record(self, answered: bool) -> None:
+    def record(self, answered: bool, faq_id: str | None = None) -> None:
         with self._lock:
             self._counts["answered" if answered else "declined"] += 1
+            if answered and faq_id:
+                self._topics[faq_id] += 1
+
+    def most_asked(self, entries: Sequence[FaqEntry]) -> list[FaqEntry]:
+        """``entries`` by how often they matched, most first; the curated order breaks ties."""
+        with self._lock:
+            counts = dict(self._topics)
+        order = sorted(range(len(entries)), key=lambda i: (-counts.get(entries[i].id, 0), i))
+        return [entries[i] for i in order]
 
     def counts(self) -> dict[str, int]:
         """``{"answered": n, "declined": m}``."""
@@ -227,7 +240,7 @@ class Bot:
         qhash = self.hash(question)
         words = has_words(question)
         answer = self.answerer.answer(question, self.top_k)
-        self.outcomes.record(answer.answered)
+        self.outcomes.record(answer.answered, answer.faq.id if answer.faq else None)
         reply = Reply(answer=answer, personal=personal, has_words=words,
                       opt_out=words and wants_opt_out(question), qhash=qhash)
         log.info(

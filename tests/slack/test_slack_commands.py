@@ -60,6 +60,21 @@ def test_help(slack, fake, text):
     assert action_ids(data).count("ask_faq") == 2 and "opt_out_guide" in action_ids(data)
 
 
+def test_help_lists_the_most_asked_topics_first(slack, fake):
+    def topics() -> list[str]:
+        slack.command("help", key="help")
+        data = fake.wait_response("help")[0].data
+        fake.reset()
+        return [e["value"] for b in data["blocks"] if b["type"] == "actions"
+                for e in b["elements"] if e["action_id"] == "ask_faq"]
+
+    assert topics() == ["can-i-opt-out", "llm-training"]  # the curated order at first
+    for i in range(2):
+        slack.command("Are language models trained on my messages?", key=f"q{i}")
+        assert "not trained" in fake.wait_response(f"q{i}")[0].data["text"]
+    assert topics() == ["llm-training", "can-i-opt-out"]
+
+
 def test_about_says_exactly_what_is_stored(slack, fake):
     slack.command("about")
     body = json.dumps(answer_of(fake), ensure_ascii=False)

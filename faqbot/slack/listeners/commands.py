@@ -61,7 +61,8 @@ def register(app: App, bot: Bot) -> None:
                     admin.handle(bot, user_id, text, lambda m: respond_private(respond, m))
                     return
                 if kind == "help":
-                    message = help_message(snapshot.faq, opt_out=snapshot.opt_out is not None,
+                    message = help_message(bot.outcomes.most_asked(snapshot.faq),
+                                           opt_out=snapshot.opt_out is not None,
                                            admin=bot.is_admin(user_id))
                 elif kind == "about":
                     message = about_message(snapshot,

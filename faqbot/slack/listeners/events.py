@@ -72,7 +72,7 @@ def register(app: App, bot: Bot) -> None:
             try:
                 if not clean_question(text):
                     snapshot = bot.engine.snapshot
-                    post(client, channel, help_message(snapshot.faq,
+                    post(client, channel, help_message(bot.outcomes.most_asked(snapshot.faq),
                                                        opt_out=snapshot.opt_out is not None),
                          thread_ts)
                     return

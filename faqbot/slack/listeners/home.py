@@ -22,7 +22,9 @@ def register(app: App, bot: Bot) -> None:
         if event.get("tab") != "home" or not user_id:
             return  # the Messages tab needs nothing from us
         try:
-            client.views_publish(user_id=user_id, view=home_view(bot.engine.snapshot, user_id))
+            snapshot = bot.engine.snapshot
+            view = home_view(snapshot, user_id, faq=bot.outcomes.most_asked(snapshot.faq))
+            client.views_publish(user_id=user_id, view=view)
             log.info("home published user=%s", user_id)
         except Exception as exc:
             bot.failed("views.publish", exc)
