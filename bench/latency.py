@@ -34,6 +34,7 @@ from bench.common import (
 from bench.corpus import BUNDLED
 from faqbot.embedding import Embedder
 from faqbot.index import HNSW_FROM, IndexStore, Snapshot, make_faiss_index
+from faqbot.memory import release_free_memory
 from faqbot.search import (
     Engine,
     RankingConfig,
@@ -228,6 +229,7 @@ def measure_size(size: int, embedder: Embedder, questions: Sequence[str],
     """Everything for one corpus size (the corpus folder is left for the start-up bench)."""
     meter = CpuMeter()
     knowledge, index_dir, built = build_corpus(size, options)
+    release_free_memory()  # what earlier sizes freed, so this size's reading is its own
     rss0 = proc_status_mb()
     started = time.perf_counter()
     snapshot = IndexStore(index_dir).load()
@@ -235,6 +237,7 @@ def measure_size(size: int, embedder: Embedder, questions: Sequence[str],
     started = time.perf_counter()
     prepare(snapshot, embedder)
     prepare_s = time.perf_counter() - started
+    release_free_memory()
     rss1 = proc_status_mb()
     n = len(snapshot.passages)
     uses = "hnsw" if n >= HNSW_FROM else "flat"  # what faqbot's build wrote

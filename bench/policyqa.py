@@ -8,6 +8,7 @@ segments; Hit@1, Hit@3 and MRR over all (policy, question) pairs.
 from __future__ import annotations
 
 import json
+import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -20,7 +21,10 @@ from faqbot.index import Snapshot, make_faiss_index
 from faqbot.models import Passage
 from faqbot.search import RankingConfig, rank
 
-DEFAULT_PATH = Path(__file__).resolve().parents[2] / "shared" / "data" / "policyqa" / "dev.json"
+#: ../shared/data/policyqa/dev.json next to the repository; BENCH_POLICYQA_PATH overrides it
+#: (a git worktree elsewhere has no ../shared).
+DEFAULT_PATH = Path(os.environ.get("BENCH_POLICYQA_PATH") or (
+    Path(__file__).resolve().parents[2] / "shared" / "data" / "policyqa" / "dev.json"))
 
 
 @dataclass

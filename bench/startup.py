@@ -48,6 +48,7 @@ def child(knowledge: Path, index: Path, spec: str, questions: int) -> None:
     gc.collect()
     time.sleep(0.5)
     rss_idle = proc_status_mb("VmRSS")
+    rss_file_idle = proc_status_mb("RssFile")
     texts = bench_questions()
     answer_started = time.perf_counter()
     for i in range(questions):
@@ -60,6 +61,8 @@ def child(knowledge: Path, index: Path, spec: str, questions: int) -> None:
         "passages": len(engine.snapshot.passages),
         "index_type": engine.snapshot.manifest.get("index_type"),
         "rss_idle_mb": rss_idle, "rss_after_questions_mb": proc_status_mb("VmRSS"),
+        # of which pages of mapped index files (passage texts): page cache, shared, reclaimable
+        "rss_file_idle_mb": rss_file_idle, "rss_file_after_questions_mb": proc_status_mb("RssFile"),
         "peak_rss_mb": proc_status_mb("VmHWM"), "questions": questions,
         "answer_mean_ms": answering * 1000 / questions if questions else None,
     }), flush=True)

@@ -11,14 +11,17 @@ import math
 import re
 import threading
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
 from faqbot.chunking import embedding_text, sentence_spans
 from faqbot.embedding import Embedder
 from faqbot.index import Snapshot
-from faqbot.keyword import KeywordIndex
+from faqbot.keyword import KeywordIndex, top_k
+from faqbot.memory import release_free_memory
 from faqbot.models import AUTHORITY, Answer, FaqEntry, Hit, Passage
+from faqbot.passages import PassageTable
 from faqbot.spelling import Speller
 
 #: Informal words people type, mapped to the words the documents use. Appended (not
@@ -110,27 +113,39 @@ def prepare(snapshot: Snapshot, embedder: Embedder | None = None) -> _Prepared:
     if cached is not None:
         return cached
     passages = snapshot.passages
-    texts = [embedding_text(p) for p in passages]
+    texts: list[str] = []
+    by_doc: dict[str, list[int]] = {}
+    authority: list[int] = []
+    superseded: list[bool] = []
+    for i, p in enumerate(passages):  # one pass: a loaded table builds each Passage on access
+        texts.append(embedding_text(p))
+        by_doc.setdefault(p.doc, []).append(i)
+        authority.append(AUTHORITY.get(p.kind, 2))
+        superseded.append(p.superseded_by is not None)
     keyword = KeywordIndex(texts)
     speller = Speller(texts + [text for _, text in snapshot.faq_rows],
                       getattr(embedder, "vocabulary", ()))
+    del texts
     faq_sources: dict[str, list[int]] = {}
     for entry in snapshot.faq:
         rows: list[int] = []
         for src in entry.sources:
             rows.extend(
-                i for i, p in enumerate(passages)
-                if p.doc == src.doc and _faq_matches_section(p, src.section) and i not in rows
+                i for i in by_doc.get(src.doc, ())
+                if _faq_matches_section(passages[i], src.section) and i not in rows
             )
         faq_sources[entry.id] = rows
     prepared = _Prepared(
         keyword=keyword,
         speller=speller,
         faq_sources=faq_sources,
-        authority=np.array([AUTHORITY.get(p.kind, 2) for p in passages], dtype=np.float32),
-        superseded=np.array([p.superseded_by is not None for p in passages], dtype=bool),
+        authority=np.array(authority, dtype=np.float32),
+        superseded=np.array(superseded, dtype=bool),
     )
     snapshot.extras["prepared"] = prepared
+    if isinstance(passages, PassageTable):
+        passages.drop_pages()  # every text was read once; the hits' pages come back alone
+    release_free_memory()  # tokenising every passage left ~2 KB of freed heap per passage
     return prepared
 
 
@@ -183,7 +198,7 @@ def rank(
     top_kw = float(keyword.max()) if n else 0.0
     candidates = set(np.flatnonzero(known).tolist())
     if top_kw > 0:
-        order = np.argsort(-keyword)[: config.candidates]
+        order = top_k(keyword, config.candidates)
         candidates.update(int(r) for r in order if keyword[r] > 0)
 
     faq_scores, out_of_scope = _faq_scores(snapshot, vector)
@@ -198,7 +213,7 @@ def rank(
 
     missing = [r for r in candidates if not known[r]]
     if missing:  # candidates found by words or FAQ only: exact cosine from stored vectors
-        stored = np.stack([snapshot.passage_index.reconstruct(int(r)) for r in missing])
+        stored = _reconstruct(snapshot.passage_index, missing)
         dense[missing] = stored @ vector[0]
     scale = max(top_kw, config.keyword_floor)
     keyword_norm = keyword / scale if scale > 0 else keyword
@@ -217,6 +232,15 @@ def rank(
     top_dense = float(dense[list(candidates)].max()) if candidates else 0.0
     return Ranked(hits=hits, faq_scores=faq_scores, top_dense=top_dense,
                   out_of_scope=out_of_scope, query_stems=prepared.keyword.stems(query))
+
+
+def _reconstruct(index: Any, rows: list[int]) -> np.ndarray:
+    """Stored vectors of ``rows`` (float32, one row each) in one FAISS call."""
+    keys = np.asarray(rows, dtype=np.int64)
+    try:
+        return np.asarray(index.reconstruct_batch(keys), dtype=np.float32)
+    except (AttributeError, RuntimeError):  # index types without batch reconstruction
+        return np.stack([index.reconstruct(int(r)) for r in keys]).astype(np.float32)
 
 
 def _faq_scores(snapshot: Snapshot, vector: np.ndarray) -> tuple[list[tuple[FaqEntry, float]],
@@ -332,11 +356,17 @@ class Engine:
         if not has_words(question):
             return Answer(answered=False, confidence=0.0,
                           related=tuple(snapshot.faq[:3]))
-        ranked = rank(snapshot, self.embedder, question, self.config)
         parts = question_parts(question)
-        if len(parts) > 1:
-            # one embedding per part: each part's best passage is kept near the top
-            tops = [rank(snapshot, self.embedder, part, self.config).hits[:1] for part in parts]
+        asked = [question, *parts] if len(parts) > 1 else [question]
+        # the whole question and its parts are embedded in one model call (one forward pass)
+        vectors = self.embedder.embed(
+            [query_text(snapshot, text, self.config, self.embedder) for text in asked])
+        ranked = rank(snapshot, self.embedder, question, self.config, query_vector=vectors[0])
+        if len(asked) > 1:
+            # each part's best passage is kept near the top
+            tops = [rank(snapshot, self.embedder, part, self.config,
+                         query_vector=vector).hits[:1]
+                    for part, vector in zip(parts, vectors[1:], strict=True)]
             ranked.hits = cover_parts(ranked.hits, [h for top in tops for h in top])
         return shape_answer(snapshot, ranked, self.config, top_k)
 

@@ -23,8 +23,8 @@ CHILD = textwrap.dedent("""
     from tests.fakes import FakeEmbedder
 
     real = index._write_faiss
-    def slow_write(path, matrix, hnsw_from):
-        real(path, matrix, hnsw_from)
+    def slow_write(path, matrix, *rest):
+        real(path, matrix, *rest)
         Path(sys.argv[3]).write_text("writing")  # tell the parent we are mid-write
         time.sleep(60)
     index._write_faiss = slow_write

@@ -102,3 +102,16 @@ def test_model_loads_and_answers_with_networking_disabled(tmp_path: Path) -> Non
     assert result.returncode == 0, result.stderr[-2000:]
     assert "NETWORK ATTEMPT" not in result.stderr
     assert '"answered": true' in result.stdout
+
+
+def test_batched_question_and_parts_embed_like_one_at_a_time(bundled: Engine) -> None:
+    """Engine.answer embeds a question and its parts in one call: padding changes nothing."""
+    from faqbot.search import query_text, question_parts
+
+    question = "who can opt out of model training and what email address do they write to"
+    texts = [query_text(bundled.snapshot, q, bundled.config, bundled.embedder)
+             for q in [question, *question_parts(question)]]
+    assert len(texts) == 3
+    batched = bundled.embedder.embed(texts)
+    single = [bundled.embedder.embed([t])[0] for t in texts]
+    assert max(float(abs(b - s).max()) for b, s in zip(batched, single, strict=True)) < 1e-5

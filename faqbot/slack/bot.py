@@ -19,7 +19,8 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from faqbot.answerer import Answerer, LocalAnswerer
-from faqbot.models import Answer, FaqEntry, Hit, Passage
+from faqbot.models import Answer, FaqEntry, Hit
+from faqbot.passages import find_passage
 from faqbot.privacy import describe_exception, find_personal_data, question_hash
 from faqbot.reload import Reloader
 from faqbot.search import Engine, has_words
@@ -172,7 +173,6 @@ class Bot:
         self._hash_key = settings.hash_key.get_secret_value() if settings.hash_key else None
         self._workspace: Workspace | None = None
         self._lock = threading.Lock()
-        self._passages: tuple[str, dict[str, Passage]] | None = None
 
     def later(self, what: str, work: Callable[[], None], busy: Callable[[], None]) -> None:
         """Run ``work`` on the answer threads after the ack; ``busy()`` now if too many wait.
@@ -262,18 +262,11 @@ class Bot:
         """Re-build an answer from ids in the current snapshot; None when none of them exist."""
         snapshot = self.engine.snapshot
         faq = snapshot.faq_entry(faq_id) if faq_id else None
-        by_id = self._passages_by_id()
-        hits = tuple(Hit(passage=by_id[p], score=0.0) for p in passage_ids if p in by_id)
+        found = (find_passage(snapshot.passages, p) for p in passage_ids)
+        hits = tuple(Hit(passage=p, score=0.0) for p in found if p is not None)
         if faq is None and not hits:
             return None
         return Answer(answered=True, confidence=1.0, faq=faq, hits=hits)
-
-    def _passages_by_id(self) -> dict[str, Passage]:
-        snapshot = self.engine.snapshot
-        with self._lock:
-            if self._passages is None or self._passages[0] != snapshot.name:
-                self._passages = (snapshot.name, {p.id: p for p in snapshot.passages})
-            return self._passages[1]
 
     # -- Slack look-ups ----------------------------------------------------------------------------
 
