@@ -18,10 +18,10 @@ from tests.conftest import REPO
 
 pytestmark = pytest.mark.model
 
-#: Regression gate on the bundled folder and question set: the level reached so far (Hit@1
-#: 0.79, Hit@3 0.94, 97.6% declined, 1% wrongly declined) less a small margin. The knowledge
-#: issue asks for Hit@3 0.95 and Hit@1 0.85; the declining minimums are the issue's own.
-MIN_HIT3, MIN_HIT1, MIN_DECLINED, MAX_WRONGLY_DECLINED = 0.92, 0.76, 0.95, 0.03
+#: The knowledge issue's minimums on the held-out set (eval/questions.yml), gated as they are.
+#: Measured with the bundled model: Hit@1 0.870, Hit@3 0.950, 100% declined, 2.0% wrongly
+#: declined; Hit@3 sits exactly on its minimum, so one more miss fails CI.
+MIN_HIT3, MIN_HIT1, MIN_DECLINED, MAX_WRONGLY_DECLINED = 0.95, 0.85, 0.95, 0.03
 
 
 @pytest.fixture(scope="module")
