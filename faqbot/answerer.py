@@ -25,14 +25,14 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
-from faqbot.embedding import Embedder
-from faqbot.errors import FaqbotError
+from faqbot.embedding import Embedder, SentenceTransformerEmbedder
+from faqbot.errors import FaqbotError, StoreError
 from faqbot.models import Answer
-from faqbot.search import Engine
+from faqbot.search import Engine, RankingConfig
 from faqbot.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -58,15 +58,13 @@ class Answerer(Protocol):
 
 
 class LocalAnswerer:
-    """Answers in this process, at most ``concurrency`` at once (the CLI, tests, the demo)."""
+    """Answers in the calling thread (the Slack bot bounds how many threads call it)."""
 
-    def __init__(self, engine: Engine, concurrency: int = 4) -> None:
+    def __init__(self, engine: Engine) -> None:
         self.engine = engine
-        self._slots = threading.BoundedSemaphore(concurrency)
 
     def answer(self, question: str, top_k: int) -> Answer:
-        with self._slots:
-            return self.engine.answer(question, top_k=top_k)
+        return self.engine.answer(question, top_k=top_k)
 
     def close(self) -> None:
         pass
@@ -78,24 +76,22 @@ class WorkerConfig:
 
     embedding_model: str
     index_dir: Path
-    min_confidence: float | None
     log_level: str
     niceness: int = WORKER_NICENESS
+    ranking: RankingConfig = field(default_factory=RankingConfig)
     #: Builds the embedder instead of ``embedding_model`` (a class or function importable by
     #: name: it is pickled by reference). The server passes its engine's embedder class when
     #: that is not the sentence-transformers one, so the worker ranks with the same model.
     embedder_factory: Callable[[], Embedder] | None = None
 
     @classmethod
-    def from_settings(cls, settings: Settings, embedder: Embedder | None = None) -> WorkerConfig:
-        from faqbot.embedding import SentenceTransformerEmbedder
-
-        factory = None
-        if embedder is not None and not isinstance(embedder, SentenceTransformerEmbedder):
-            factory = type(embedder)
+    def from_engine(cls, settings: Settings, engine: Engine) -> WorkerConfig:
+        """The worker for the server's engine: same model, same ranking settings."""
+        embedder = engine.embedder
+        factory = None if isinstance(embedder, SentenceTransformerEmbedder) else type(embedder)
         return cls(embedding_model=settings.embedding_model, index_dir=settings.index_dir,
-                   min_confidence=settings.min_confidence, log_level=settings.log_level,
-                   niceness=settings.answer_nice, embedder_factory=factory)
+                   log_level=settings.log_level, niceness=settings.answer_nice,
+                   ranking=engine.config, embedder_factory=factory)
 
 
 class ProcessAnswerer:
@@ -188,8 +184,8 @@ class ProcessAnswerer:
 def make_answerer(settings: Settings, engine: Engine) -> Answerer:
     """A started ProcessAnswerer when ``settings.answer_process``, else a LocalAnswerer."""
     if not settings.answer_process:
-        return LocalAnswerer(engine, settings.listener_threads)
-    answerer = ProcessAnswerer(WorkerConfig.from_settings(settings, engine.embedder))
+        return LocalAnswerer(engine)
+    answerer = ProcessAnswerer(WorkerConfig.from_engine(settings, engine))
     seconds = answerer.start()
     log.info("answer worker ready in %.1f s (nice +%d)", seconds, answerer.config.niceness)
     return answerer
@@ -215,9 +211,6 @@ class _Worker:
 
     def current_engine(self) -> Engine:
         """The engine on the version CURRENT names (loaded on first use and on change)."""
-        from faqbot.errors import StoreError
-        from faqbot.search import RankingConfig
-
         name = self.store.current_name()
         if self.engine is not None and (name is None or name == self.engine.snapshot.name):
             return self.engine
@@ -229,9 +222,8 @@ class _Worker:
             log.warning("answer worker keeps version %s: %s", self.engine.snapshot.name, exc)
             return self.engine
         if self.engine is None:
-            config = (RankingConfig() if self.config.min_confidence is None
-                      else RankingConfig(min_confidence=self.config.min_confidence))
-            self.engine = Engine(embedder=self.embedder, snapshot=snapshot, config=config)
+            self.engine = Engine(embedder=self.embedder, snapshot=snapshot,
+                                 config=self.config.ranking)
         self.engine.swap(snapshot)
         log.info("answer worker on index version %s", snapshot.name)
         return self.engine
@@ -258,19 +250,6 @@ def _require_worker() -> _Worker:
     return _worker
 
 
-def _warm_up() -> None:
-    """Load the index and answer once, so the first real question is as fast as the rest."""
-    try:
-        _require_worker().current_engine().answer("warm up the model", top_k=1)
-    except AnswerWorkerError:
-        raise
-    except Exception as exc:
-        from faqbot.privacy import describe_exception
-
-        raise AnswerWorkerError(f"answer worker start-up failed: {describe_exception(exc)}") \
-            from None
-
-
 def _answer(question: str, top_k: int) -> Answer:
     try:
         return _require_worker().current_engine().answer(question, top_k=top_k)
@@ -281,3 +260,8 @@ def _answer(question: str, top_k: int) -> Answer:
         from faqbot.privacy import describe_exception
 
         raise AnswerWorkerError(f"answering failed: {describe_exception(exc)}") from None
+
+
+def _warm_up() -> None:
+    """Load the index and answer once, so the first real question is as fast as the rest."""
+    _answer("warm up the model", 1)

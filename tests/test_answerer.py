@@ -49,8 +49,8 @@ def store(tmp_path: Path, knowledge: Path) -> IndexStore:
 
 def config(store: IndexStore, factory: type[FakeEmbedder] = FakeEmbedder,
            niceness: int = 10) -> WorkerConfig:
-    return WorkerConfig(embedding_model="unused", index_dir=store.root, min_confidence=None,
-                        log_level="INFO", niceness=niceness, embedder_factory=factory)
+    return WorkerConfig(embedding_model="unused", index_dir=store.root, log_level="INFO",
+                        niceness=niceness, embedder_factory=factory)
 
 
 @pytest.fixture
@@ -122,8 +122,8 @@ def test_a_failure_in_the_worker_carries_no_question_text(store: IndexStore) -> 
 
 def test_start_fails_clearly_without_an_index(tmp_path: Path) -> None:
     answerer = ProcessAnswerer(WorkerConfig(
-        embedding_model="unused", index_dir=tmp_path / "nothing", min_confidence=None,
-        log_level="INFO", embedder_factory=FakeEmbedder))
+        embedding_model="unused", index_dir=tmp_path / "nothing", log_level="INFO",
+        embedder_factory=FakeEmbedder))
     try:
         with pytest.raises(AnswerWorkerError, match="StoreError"):
             answerer.start()

@@ -164,7 +164,7 @@ class Bot:
         self.top_k = min(settings.top_k, MAX_PASSAGES)
         # answering is CPU work: in the server it runs in a worker process (acks never wait
         # for it); in process, at most listener_threads at once, after the ack has gone out
-        self.answerer = answerer or LocalAnswerer(engine, settings.listener_threads)
+        self.answerer = answerer or LocalAnswerer(engine)
         # the work after an ack (answer, render, deliver) runs here, so Bolt's listener threads
         # are free again at once: a burst of questions queues here, never in front of acks
         self._after_ack = ThreadPoolExecutor(max_workers=settings.listener_threads,

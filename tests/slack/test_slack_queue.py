@@ -24,7 +24,7 @@ class HeldAnswerer(LocalAnswerer):
     """Answers only once ``release`` is set; counts the questions it is holding."""
 
     def __init__(self, engine: Any) -> None:
-        super().__init__(engine, concurrency=64)
+        super().__init__(engine)
         self.release = threading.Event()
         self.holding = 0
         self._count = threading.Lock()
