@@ -174,16 +174,20 @@ def query_text(snapshot: Snapshot, question: str, config: RankingConfig,
 
 def rank(
     snapshot: Snapshot, embedder: Embedder, question: str, config: RankingConfig,
-    query_vector: np.ndarray | None = None,
+    query_vector: np.ndarray | None = None, query: str | None = None,
 ) -> Ranked:
     """Score passages and FAQ entries for a question.
+
+    ``query_vector`` and ``query`` (its :func:`query_text`) may be given when the caller has
+    them already, e.g. from one model call for several questions.
 
     Passage score = cosine + keyword_weight * BM25/max(BM25) + boost from the closest FAQ
     entries that cite the passage, adjusted for authority and superseded status.
     Returns hits sorted by descending score and FAQ entries by descending similarity.
     """
     prepared = prepare(snapshot, embedder)
-    query = query_text(snapshot, question, config, embedder)
+    if query is None:
+        query = query_text(snapshot, question, config, embedder)
     vector = query_vector if query_vector is not None else embedder.embed([query])[0]
     vector = np.ascontiguousarray(vector.reshape(1, -1), dtype=np.float32)
     n = len(snapshot.passages)
@@ -359,14 +363,15 @@ class Engine:
         parts = question_parts(question)
         asked = [question, *parts] if len(parts) > 1 else [question]
         # the whole question and its parts are embedded in one model call (one forward pass)
-        vectors = self.embedder.embed(
-            [query_text(snapshot, text, self.config, self.embedder) for text in asked])
-        ranked = rank(snapshot, self.embedder, question, self.config, query_vector=vectors[0])
+        queries = [query_text(snapshot, text, self.config, self.embedder) for text in asked]
+        vectors = self.embedder.embed(queries)
+        ranked = rank(snapshot, self.embedder, question, self.config, query_vector=vectors[0],
+                      query=queries[0])
         if len(asked) > 1:
             # each part's best passage is kept near the top
-            tops = [rank(snapshot, self.embedder, part, self.config,
-                         query_vector=vector).hits[:1]
-                    for part, vector in zip(parts, vectors[1:], strict=True)]
+            tops = [rank(snapshot, self.embedder, part, self.config, query_vector=vector,
+                         query=query).hits[:1]
+                    for part, vector, query in zip(parts, vectors[1:], queries[1:], strict=True)]
             ranked.hits = cover_parts(ranked.hits, [h for top in tops for h in top])
         return shape_answer(snapshot, ranked, self.config, top_k)
 
