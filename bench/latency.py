@@ -33,7 +33,7 @@ from bench.common import (
 )
 from bench.corpus import BUNDLED
 from faqbot.embedding import Embedder
-from faqbot.index import HNSW_FROM, IndexStore, Snapshot, make_faiss_index
+from faqbot.index import HNSW_FROM, IndexStore, Snapshot, make_faiss_index, search_on_one_thread
 from faqbot.memory import release_free_memory
 from faqbot.search import (
     Engine,
@@ -302,9 +302,13 @@ def switch_advice(sizes: list[dict[str, Any]]) -> dict[str, Any]:
 
 def run(embedder: Embedder, questions: Sequence[str], options: LatencyOptions,
         log: Callable[[str], None] = print) -> dict[str, Any]:
+    import faiss
+
     options.workdir.mkdir(parents=True, exist_ok=True)
+    search_on_one_thread()  # the floor's searches too, not only faqbot's
     log(f"latency: encode threads probe ({len(questions[:50])} questions)")
-    result: dict[str, Any] = {"threads": thread_probe(embedder, questions[:50]), "sizes": []}
+    result: dict[str, Any] = {"threads": thread_probe(embedder, questions[:50]), "sizes": [],
+                              "faiss_threads": faiss.omp_get_max_threads()}
     for i, size in enumerate(options.sizes):
         log(f"latency: corpus of about {size} passages")
         result["sizes"].append(measure_size(size, embedder, questions, options,

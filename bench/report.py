@@ -175,6 +175,9 @@ def _latency(lat: dict[str, Any]) -> list[str]:
                   f"thread: median {t['encode_default']['median']:.1f} vs "
                   f"{t['encode_1_thread']['median']:.1f} ms, p95 "
                   f"{t['encode_default']['p95']:.1f} vs {t['encode_1_thread']['p95']:.1f} ms."]
+    if lat.get("faiss_threads"):
+        lines += ["", f"FAISS searches (faqbot's and the floor's) run on {lat['faiss_threads']} "
+                  "OpenMP thread per question, as in the bot (`search_on_one_thread`)."]
     return lines
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 import re
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -17,7 +18,7 @@ import numpy as np
 
 from faqbot.chunking import embedding_text, sentence_spans
 from faqbot.embedding import Embedder
-from faqbot.index import Snapshot
+from faqbot.index import Snapshot, search_on_one_thread
 from faqbot.keyword import KeywordIndex, top_k
 from faqbot.memory import release_free_memory
 from faqbot.models import AUTHORITY, Answer, FaqEntry, Hit, Passage
@@ -105,6 +106,7 @@ class _Prepared:
     faq_sources: dict[str, list[int]]  # faq id -> passage rows it cites
     authority: np.ndarray
     superseded: np.ndarray
+    ids: np.ndarray  # passage ids (str), the tie-break between equal scores
 
 
 def prepare(snapshot: Snapshot, embedder: Embedder | None = None) -> _Prepared:
@@ -117,11 +119,13 @@ def prepare(snapshot: Snapshot, embedder: Embedder | None = None) -> _Prepared:
     by_doc: dict[str, list[int]] = {}
     authority: list[int] = []
     superseded: list[bool] = []
+    ids: list[str] = []
     for i, p in enumerate(passages):  # one pass: a loaded table builds each Passage on access
         texts.append(embedding_text(p))
         by_doc.setdefault(p.doc, []).append(i)
         authority.append(AUTHORITY.get(p.kind, 2))
         superseded.append(p.superseded_by is not None)
+        ids.append(p.id)
     keyword = KeywordIndex(texts)
     speller = Speller(texts + [text for _, text in snapshot.faq_rows],
                       getattr(embedder, "vocabulary", ()))
@@ -141,6 +145,7 @@ def prepare(snapshot: Snapshot, embedder: Embedder | None = None) -> _Prepared:
         faq_sources=faq_sources,
         authority=np.array(authority, dtype=np.float32),
         superseded=np.array(superseded, dtype=bool),
+        ids=np.array(ids, dtype=str),
     )
     snapshot.extras["prepared"] = prepared
     if isinstance(passages, PassageTable):
@@ -151,9 +156,17 @@ def prepare(snapshot: Snapshot, embedder: Embedder | None = None) -> _Prepared:
 
 @dataclass
 class Ranked:
-    """Everything ranking found for one question, before the answer is shaped."""
+    """Everything ranking found for one question, before the answer is shaped.
 
-    hits: list[Hit]  # every candidate, best first
+    Candidates are held as arrays, best first; a ``Hit`` (and its ``Passage``) is only built
+    for the few a reply shows (:meth:`top`), not for the ~100 candidates of every question.
+    """
+
+    passages: Sequence[Passage]
+    rows: np.ndarray  # candidate passage rows, best first
+    scores: np.ndarray  # fused score of each candidate, same order
+    dense: np.ndarray  # cosine similarity of each candidate
+    keyword: np.ndarray  # raw BM25 score of each candidate
     faq_scores: list[tuple[FaqEntry, float]]  # best first
     top_dense: float  # best cosine similarity of a passage
     out_of_scope: float  # best similarity to an out-of-scope example (0 if none)
@@ -162,6 +175,18 @@ class Ranked:
     @property
     def in_domain(self) -> float:
         return max(self.top_dense, self.faq_scores[0][1] if self.faq_scores else 0.0)
+
+    def top(self, n: int | None = None) -> list[Hit]:
+        """The best ``n`` candidates (all when None) as hits."""
+        end = len(self.rows) if n is None else min(n, len(self.rows))
+        return [Hit(passage=self.passages[int(self.rows[i])], score=float(self.scores[i]),
+                    dense=float(self.dense[i]), keyword=float(self.keyword[i]))
+                for i in range(end)]
+
+    @property
+    def hits(self) -> list[Hit]:
+        """Every candidate as a hit, best first (builds them all: for evaluation)."""
+        return self.top()
 
 
 def query_text(snapshot: Snapshot, question: str, config: RankingConfig,
@@ -186,6 +211,7 @@ def rank(
     Returns hits sorted by descending score and FAQ entries by descending similarity.
     """
     prepared = prepare(snapshot, embedder)
+    search_on_one_thread()
     if query is None:
         query = query_text(snapshot, question, config, embedder)
     vector = query_vector if query_vector is not None else embedder.embed([query])[0]
@@ -200,10 +226,10 @@ def rank(
         known[rows[0][valid]] = True
     keyword = prepared.keyword.scores(query)
     top_kw = float(keyword.max()) if n else 0.0
-    candidates = set(np.flatnonzero(known).tolist())
+    candidates = known.copy()
     if top_kw > 0:
-        order = top_k(keyword, config.candidates)
-        candidates.update(int(r) for r in order if keyword[r] > 0)
+        best = top_k(keyword, config.candidates)
+        candidates[best[keyword[best] > 0]] = True
 
     faq_scores, out_of_scope = _faq_scores(snapshot, vector)
     boost: dict[int, float] = {}
@@ -213,28 +239,26 @@ def rank(
             break
         for row in prepared.faq_sources.get(entry.id, []):
             boost[row] = max(boost.get(row, 0.0), lift)
-    candidates.update(boost)
+    candidates[list(boost)] = True
 
-    missing = [r for r in candidates if not known[r]]
-    if missing:  # candidates found by words or FAQ only: exact cosine from stored vectors
-        stored = _reconstruct(snapshot.passage_index, missing)
-        dense[missing] = stored @ vector[0]
+    rows = np.flatnonzero(candidates)
+    missing = rows[~known[rows]]
+    if len(missing):  # candidates found by words or FAQ only: exact cosine from stored vectors
+        dense[missing] = _reconstruct(snapshot.passage_index, missing.tolist()) @ vector[0]
     scale = max(top_kw, config.keyword_floor)
-    keyword_norm = keyword / scale if scale > 0 else keyword
-    hits = []
-    for row in candidates:
-        fused = (
-            float(dense[row])
-            + config.keyword_weight * float(keyword_norm[row])
-            + boost.get(row, 0.0)
-            - config.authority_bonus * float(prepared.authority[row])
-            - (config.superseded_penalty if prepared.superseded[row] else 0.0)
-        )
-        hits.append(Hit(passage=snapshot.passages[row], score=fused, dense=float(dense[row]),
-                        keyword=float(keyword[row])))
-    hits.sort(key=lambda h: (-h.score, h.passage.id))
-    top_dense = float(dense[list(candidates)].max()) if candidates else 0.0
-    return Ranked(hits=hits, faq_scores=faq_scores, top_dense=top_dense,
+    keyword_norm = keyword[rows] / scale if scale > 0 else keyword[rows]
+    lift = np.array([boost.get(int(r), 0.0) for r in rows], dtype=np.float64)
+    # float64 sums, term by term in this order: the scores the per-hit loop used to give
+    fused = (dense[rows].astype(np.float64)
+             + config.keyword_weight * keyword_norm.astype(np.float64)
+             + lift
+             - config.authority_bonus * prepared.authority[rows].astype(np.float64)
+             - np.where(prepared.superseded[rows], config.superseded_penalty, 0.0))
+    order = np.lexsort((prepared.ids[rows], -fused))  # by score, then by passage id
+    rows = rows[order]
+    return Ranked(passages=snapshot.passages, rows=rows, scores=fused[order],
+                  dense=dense[rows], keyword=keyword[rows], faq_scores=faq_scores,
+                  top_dense=float(dense[rows].max()) if len(rows) else 0.0,
                   out_of_scope=out_of_scope, query_stems=prepared.keyword.stems(query))
 
 
@@ -284,7 +308,7 @@ def shape_answer(snapshot: Snapshot, ranked: Ranked, config: RankingConfig, top_
     if answered and ranked.faq_scores and ranked.faq_scores[0][1] >= config.faq_min:
         faq = ranked.faq_scores[0][0]
     related = tuple(e for e, _ in ranked.faq_scores[:3]) if not answered else ()
-    hits = tuple(ranked.hits[:top_k])
+    hits = tuple(ranked.top(top_k))
     if answered and ranked.query_stems:
         keyword = prepare(snapshot).keyword
         hits = tuple(h.model_copy(update={"highlight": best_sentence(h.passage.text,
@@ -327,17 +351,29 @@ def question_parts(question: str, max_parts: int = 3) -> list[str]:
     return parts[:max_parts] if len(parts) > 1 else [text]
 
 
-def cover_parts(hits: list[Hit], part_tops: list[Hit]) -> list[Hit]:
-    """The whole question's best hit, then each part's best, then the rest, without repeats."""
-    order = hits[:1] + part_tops + hits[1:]
-    by_id = {h.passage.id: h for h in hits}
-    seen: set[str] = set()
-    out = []
-    for hit in order:
-        if hit.passage.id not in seen:
-            seen.add(hit.passage.id)
-            out.append(by_id.get(hit.passage.id, hit))
-    return out
+def cover_parts(whole: Ranked, parts: Sequence[Ranked]) -> Ranked:
+    """The whole question's best passage, then each part's best, then the rest, without repeats.
+
+    A passage keeps the whole question's scores when the whole question found it too.
+    """
+    heads: list[tuple[Ranked, int]] = [(whole, 0)] if len(whole.rows) else []
+    for part in parts:
+        if len(part.rows):
+            found = np.flatnonzero(whole.rows == part.rows[0])
+            heads.append((whole, int(found[0])) if len(found) else (part, 0))
+    picks: dict[int, tuple[Ranked, int]] = {}  # passage row -> where its scores come from
+    for source, at in heads:
+        picks.setdefault(int(source.rows[at]), (source, at))
+    rest = np.flatnonzero(~np.isin(whole.rows, list(picks)))
+
+    def take(name: str) -> np.ndarray:
+        return np.concatenate([getattr(source, name)[at:at + 1] for source, at in picks.values()]
+                              + [getattr(whole, name)[rest]])
+
+    return Ranked(passages=whole.passages, rows=take("rows"), scores=take("scores"),
+                  dense=take("dense"), keyword=take("keyword"), faq_scores=whole.faq_scores,
+                  top_dense=whole.top_dense, out_of_scope=whole.out_of_scope,
+                  query_stems=whole.query_stems)
 
 
 def has_words(question: str) -> bool:
@@ -367,12 +403,10 @@ class Engine:
         vectors = self.embedder.embed(queries)
         ranked = rank(snapshot, self.embedder, question, self.config, query_vector=vectors[0],
                       query=queries[0])
-        if len(asked) > 1:
-            # each part's best passage is kept near the top
-            tops = [rank(snapshot, self.embedder, part, self.config, query_vector=vector,
-                         query=query).hits[:1]
-                    for part, vector, query in zip(parts, vectors[1:], queries[1:], strict=True)]
-            ranked.hits = cover_parts(ranked.hits, [h for top in tops for h in top])
+        if len(asked) > 1:  # each part's best passage is kept near the top
+            ranked = cover_parts(ranked, [
+                rank(snapshot, self.embedder, part, self.config, query_vector=vector, query=query)
+                for part, vector, query in zip(parts, vectors[1:], queries[1:], strict=True)])
         return shape_answer(snapshot, ranked, self.config, top_k)
 
     def swap(self, snapshot: Snapshot) -> Snapshot:

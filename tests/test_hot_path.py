@@ -75,9 +75,9 @@ def _unbatched(engine: Engine, question: str, top: int = 3) -> list[str]:
     ranked = rank(snapshot, engine.embedder, question, config)
     parts = question_parts(question)
     if len(parts) > 1:
-        tops = [rank(snapshot, engine.embedder, part, config).hits[:1] for part in parts]
-        ranked.hits = cover_parts(ranked.hits, [h for t in tops for h in t])
-    return [h.passage.id for h in ranked.hits[:top]]
+        ranked = cover_parts(ranked, [rank(snapshot, engine.embedder, part, config)
+                                      for part in parts])
+    return [h.passage.id for h in ranked.top(top)]
 
 
 @pytest.mark.parametrize("question", [

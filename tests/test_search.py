@@ -2,9 +2,19 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
-from faqbot.search import Engine, has_words, normalise_query, question_parts
+from faqbot.models import Passage
+from faqbot.search import (
+    Engine,
+    Ranked,
+    cover_parts,
+    has_words,
+    normalise_query,
+    question_parts,
+    rank,
+)
 from faqbot.service import open_engine
 from faqbot.settings import Settings
 from tests.fakes import FakeEmbedder
@@ -101,3 +111,43 @@ def test_each_part_of_a_question_gets_a_passage(engine: Engine,
     monkeypatch.setattr("faqbot.search.question_parts", lambda q: [q])
     sections = [h.passage.section for h in engine.answer(question, top_k=2).hits]
     assert "Retention" not in sections
+
+
+def _ranked(rows: list[int], scores: list[float], passages: list[Passage]) -> Ranked:
+    return Ranked(passages=passages, rows=np.array(rows), scores=np.array(scores),
+                  dense=np.array(scores) / 2, keyword=np.zeros(len(rows)), faq_scores=[],
+                  top_dense=0.0, out_of_scope=0.0)
+
+
+def _passages(n: int) -> list[Passage]:
+    return [Passage(id=f"p{i}", doc="d.md", title="D", section="S", url=None, date=None,
+                    kind="faq", text=f"text {i}", start=0, end=6) for i in range(n)]
+
+
+def test_cover_parts_puts_each_parts_best_after_the_wholes_best() -> None:
+    passages = _passages(6)
+    whole = _ranked([0, 1, 2, 3], [0.9, 0.8, 0.7, 0.6], passages)
+    found_by_whole = _ranked([3, 0], [0.5, 0.4], passages)  # keeps the whole's score 0.6
+    only_the_part = _ranked([5, 1], [0.3, 0.2], passages)
+    same_as_whole = _ranked([0], [0.1], passages)  # no repeat
+    covered = cover_parts(whole, [found_by_whole, only_the_part, same_as_whole])
+    assert covered.rows.tolist() == [0, 3, 5, 1, 2]
+    assert covered.scores.tolist() == [0.9, 0.6, 0.3, 0.8, 0.7]
+    assert [h.passage.id for h in covered.top(3)] == ["p0", "p3", "p5"]
+    assert cover_parts(_ranked([], [], passages), []).rows.tolist() == []
+
+
+def test_equal_scores_are_ordered_by_passage_id_and_only_shown_hits_are_built(
+        engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
+    snapshot = engine.snapshot
+    ranked = rank(snapshot, engine.embedder, "opt out email", engine.config)
+    ids = [snapshot.passages[int(r)].id for r in ranked.rows]
+    for a, b, sa, sb in zip(ids, ids[1:], ranked.scores, ranked.scores[1:], strict=False):
+        assert sa > sb or (sa == sb and a < b)
+    built: list[int] = []
+    table = type(snapshot.passages)
+    original = table.__getitem__
+    monkeypatch.setattr(table, "__getitem__", lambda self, row: built.append(row)
+                        or original(self, row))
+    engine.answer("opt out email", top_k=2)
+    assert len(built) == 2  # not one per candidate
