@@ -167,7 +167,7 @@ def components(engine: Engine, questions: Sequence[str],
                       lambda q=question: query_text(snapshot, q, config, embedder))
         timed("bm25 keyword scores", lambda q=query: prepared.keyword.scores(q))
         timed("faiss passage search", lambda r=row: snapshot.passage_index.search(r, k))
-        timed("faq search", lambda r=row: _faq_scores(snapshot, r))
+        timed("faq search", lambda r=row: _faq_scores(snapshot, prepared, r))
         ranked = timed("rank without encoding",
                        lambda q=question, v=vector: rank(snapshot, embedder, q, config,
                                                          query_vector=v))

@@ -107,6 +107,9 @@ class _Prepared:
     authority: np.ndarray
     superseded: np.ndarray
     ids: np.ndarray  # passage ids (str), the tie-break between equal scores
+    faq_matrix: np.ndarray  # the FAQ phrasing vectors (a few hundred rows), read once
+    faq_of_row: np.ndarray  # per phrasing row: its entry's position in snapshot.faq, -1 if none
+    out_of_scope_rows: np.ndarray  # rows that are out-of-scope examples
 
 
 def prepare(snapshot: Snapshot, embedder: Embedder | None = None) -> _Prepared:
@@ -139,6 +142,10 @@ def prepare(snapshot: Snapshot, embedder: Embedder | None = None) -> _Prepared:
                 if _faq_matches_section(passages[i], src.section) and i not in rows
             )
         faq_sources[entry.id] = rows
+    position = {entry.id: i for i, entry in enumerate(snapshot.faq)}
+    faq_of_row = np.array([position.get(faq_id, -1) if faq_id is not None else -1
+                           for faq_id, _ in snapshot.faq_rows], dtype=np.int64)
+    index = snapshot.faq_index
     prepared = _Prepared(
         keyword=keyword,
         speller=speller,
@@ -146,6 +153,11 @@ def prepare(snapshot: Snapshot, embedder: Embedder | None = None) -> _Prepared:
         authority=np.array(authority, dtype=np.float32),
         superseded=np.array(superseded, dtype=bool),
         ids=np.array(ids, dtype=str),
+        faq_matrix=(np.asarray(index.reconstruct_n(0, index.ntotal), dtype=np.float32)
+                    if index.ntotal else np.zeros((0, 0), dtype=np.float32)),
+        faq_of_row=faq_of_row,
+        out_of_scope_rows=np.array([i for i, (faq_id, _) in enumerate(snapshot.faq_rows)
+                                    if faq_id is None], dtype=np.int64),
     )
     snapshot.extras["prepared"] = prepared
     if isinstance(passages, PassageTable):
@@ -231,7 +243,7 @@ def rank(
         best = top_k(keyword, config.candidates)
         candidates[best[keyword[best] > 0]] = True
 
-    faq_scores, out_of_scope = _faq_scores(snapshot, vector)
+    faq_scores, out_of_scope = _faq_scores(snapshot, prepared, vector)
     boost: dict[int, float] = {}
     for entry, similarity in faq_scores[: config.faq_entries]:
         lift = config.faq_weight * (similarity - config.faq_floor)
@@ -271,26 +283,22 @@ def _reconstruct(index: Any, rows: list[int]) -> np.ndarray:
         return np.stack([index.reconstruct(int(r)) for r in keys]).astype(np.float32)
 
 
-def _faq_scores(snapshot: Snapshot, vector: np.ndarray) -> tuple[list[tuple[FaqEntry, float]],
-                                                                  float]:
+def _faq_scores(snapshot: Snapshot, prepared: _Prepared,
+                vector: np.ndarray) -> tuple[list[tuple[FaqEntry, float]], float]:
     """Best similarity per FAQ entry (over its phrasings), and to any out-of-scope example."""
     if not snapshot.faq_rows:
         return [], 0.0
-    scores, rows = snapshot.faq_index.search(vector, len(snapshot.faq_rows))
-    best: dict[str, float] = {}
-    out_of_scope = 0.0
-    for score, row in zip(scores[0], rows[0], strict=True):
-        if row < 0:
-            continue
-        faq_id = snapshot.faq_rows[row][0]
-        if faq_id is None:
-            out_of_scope = max(out_of_scope, float(score))
-        elif float(score) > best.get(faq_id, -1.0):
-            best[faq_id] = float(score)
-    by_id = {e.id: e for e in snapshot.faq}
-    ranked = sorted(((by_id[f], s) for f, s in best.items() if f in by_id),
+    similarity = prepared.faq_matrix @ vector[0]
+    rows = prepared.out_of_scope_rows
+    out_of_scope = float(similarity[rows].max()) if len(rows) else 0.0
+    best = np.full(len(snapshot.faq), -np.inf, dtype=np.float32)
+    known = prepared.faq_of_row >= 0
+    np.maximum.at(best, prepared.faq_of_row[known], similarity[known])
+    found = np.flatnonzero(best > -np.inf)
+    entries = [snapshot.faq[i] for i in found.tolist()]
+    ranked = sorted(zip(entries, best[found].tolist(), strict=True),
                     key=lambda pair: (-pair[1], pair[0].id))
-    return ranked, out_of_scope
+    return ranked, max(out_of_scope, 0.0)
 
 
 def confidence(ranked: Ranked, config: RankingConfig) -> float:
