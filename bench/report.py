@@ -216,11 +216,17 @@ def _startup(st: dict[str, Any]) -> list[str]:
             continue
         rows.append([name, v["passages"], v.get("index_type"), v["ready_s"], v["model_s"],
                      v["index_and_keyword_s"], v["rss_model_mb"], v["rss_idle_mb"],
-                     v["questions"], v["rss_after_questions_mb"], v["peak_rss_mb"],
+                     v["questions"], v["rss_after_questions_mb"],
+                     v.get("rss_anon_after_questions_mb", "-"),
+                     v.get("rss_file_after_questions_mb", "-"), v["peak_rss_mb"],
                      v["answer_mean_ms"]])
     lines += _table(["case", "passages", "index", "start → ready s", "model load s",
                      "rest of open_engine s", "RSS with model only MB", "RSS ready, idle MB",
-                     "questions", "RSS after MB", "peak RSS MB", "mean answer ms"], rows)
+                     "questions", "RSS after MB", "of which own (anon) MB",
+                     "of which file pages MB", "peak RSS MB", "mean answer ms"], rows)
+    lines += ["", "File pages are library code (torch runs more of it as it meets new input "
+              "lengths) and the mapped passage texts: page cache, shared with the other "
+              "process of the Slack server, reclaimed by the kernel under pressure."]
     cli = st.get("cli_ask_json")
     if cli:
         lines += ["", f"`{cli['command']}`: {cli['seconds']:.1f} s end to end "

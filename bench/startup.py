@@ -49,6 +49,7 @@ def child(knowledge: Path, index: Path, spec: str, questions: int) -> None:
     time.sleep(0.5)
     rss_idle = proc_status_mb("VmRSS")
     rss_file_idle = proc_status_mb("RssFile")
+    rss_anon_idle = proc_status_mb("RssAnon")
     texts = bench_questions()
     answer_started = time.perf_counter()
     for i in range(questions):
@@ -61,8 +62,11 @@ def child(knowledge: Path, index: Path, spec: str, questions: int) -> None:
         "passages": len(engine.snapshot.passages),
         "index_type": engine.snapshot.manifest.get("index_type"),
         "rss_idle_mb": rss_idle, "rss_after_questions_mb": proc_status_mb("VmRSS"),
-        # of which pages of mapped index files (passage texts): page cache, shared, reclaimable
+        # of which file pages (torch's and faiss's library code as it runs, the mapped
+        # passage texts): page cache, shared between processes, reclaimable
         "rss_file_idle_mb": rss_file_idle, "rss_file_after_questions_mb": proc_status_mb("RssFile"),
+        # the process's own memory (heap, model weights, index, arrays)
+        "rss_anon_idle_mb": rss_anon_idle, "rss_anon_after_questions_mb": proc_status_mb("RssAnon"),
         "peak_rss_mb": proc_status_mb("VmHWM"), "questions": questions,
         "answer_mean_ms": answering * 1000 / questions if questions else None,
     }), flush=True)
