@@ -33,7 +33,7 @@ from bench.common import (
 )
 from bench.corpus import BUNDLED
 from faqbot.embedding import Embedder
-from faqbot.index import HNSW_FROM, IndexStore, Snapshot, make_faiss_index, search_on_one_thread
+from faqbot.index import HNSW_FROM, IndexStore, Snapshot, make_faiss_index, search_one_query
 from faqbot.memory import release_free_memory
 from faqbot.search import (
     Engine,
@@ -80,7 +80,7 @@ def build_corpus(size: int, options: LatencyOptions) -> tuple[Path, Path, dict[s
 def _floor(embedder: Embedder, index: Any, question: str, k: int) -> float:
     started = time.perf_counter()
     vector = embedder.embed([question])
-    index.search(np.ascontiguousarray(vector, dtype=np.float32), k)
+    search_one_query(index, np.ascontiguousarray(vector, dtype=np.float32), k)  # as faqbot
     return time.perf_counter() - started
 
 
@@ -117,7 +117,7 @@ def time_search(index: Any, vectors: np.ndarray, k: int, repeats: int = 3) -> di
     for _ in range(repeats):
         for row in vectors:
             started = time.perf_counter()
-            index.search(row.reshape(1, -1), k)
+            search_one_query(index, row.reshape(1, -1), k)
             times.append(time.perf_counter() - started)
     return summary_ms(times)
 
@@ -302,13 +302,10 @@ def switch_advice(sizes: list[dict[str, Any]]) -> dict[str, Any]:
 
 def run(embedder: Embedder, questions: Sequence[str], options: LatencyOptions,
         log: Callable[[str], None] = print) -> dict[str, Any]:
-    import faiss
-
     options.workdir.mkdir(parents=True, exist_ok=True)
-    search_on_one_thread()  # the floor's searches too, not only faqbot's
     log(f"latency: encode threads probe ({len(questions[:50])} questions)")
     result: dict[str, Any] = {"threads": thread_probe(embedder, questions[:50]), "sizes": [],
-                              "faiss_threads": faiss.omp_get_max_threads()}
+                              "faiss_threads": 1}
     for i, size in enumerate(options.sizes):
         log(f"latency: corpus of about {size} passages")
         result["sizes"].append(measure_size(size, embedder, questions, options,

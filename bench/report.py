@@ -177,7 +177,7 @@ def _latency(lat: dict[str, Any]) -> list[str]:
                   f"{t['encode_default']['p95']:.1f} vs {t['encode_1_thread']['p95']:.1f} ms."]
     if lat.get("faiss_threads"):
         lines += ["", f"FAISS searches (faqbot's and the floor's) run on {lat['faiss_threads']} "
-                  "OpenMP thread per question, as in the bot (`search_on_one_thread`)."]
+                  "OpenMP thread per question, as in the bot (`search_one_query`)."]
     return lines
 
 

@@ -22,7 +22,6 @@ import json
 import logging
 import os
 import shutil
-import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
@@ -458,22 +457,23 @@ def make_faiss_index(matrix: np.ndarray, hnsw_from: int = HNSW_FROM,
     return index
 
 
-_search_threads = threading.local()
-
-
-def search_on_one_thread() -> None:
-    """Run this thread's FAISS searches on one OpenMP thread (a per-thread setting, set once).
+def search_one_query(index: Any, vector: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """``index.search`` for one query vector, on one OpenMP thread.
 
     FAISS splits a search across queries, and a question is one query, so a second thread only
     adds an OpenMP barrier. When the other core is busy (the server acking, a reload build,
     another process) that barrier waits for a time slice: at 10k passages a search took about
-    10 ms instead of 0.5 ms (bench/README.md). Builds run in other threads and keep every core.
+    10 ms instead of 0.5 ms (bench/README.md). The thread count is restored at once: OpenMP
+    keeps it per thread and torch shares it, and encoding the question does use both cores.
     """
-    if not getattr(_search_threads, "set", False):
-        import faiss
+    import faiss
 
-        faiss.omp_set_num_threads(1)
-        _search_threads.set = True
+    before = faiss.omp_get_max_threads()
+    faiss.omp_set_num_threads(1)
+    try:
+        return index.search(vector, k)  # type: ignore[no-any-return]
+    finally:
+        faiss.omp_set_num_threads(before)
 
 
 def tune_loaded_index(index: Any) -> Any:

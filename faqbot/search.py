@@ -18,7 +18,7 @@ import numpy as np
 
 from faqbot.chunking import embedding_text, sentence_spans
 from faqbot.embedding import Embedder
-from faqbot.index import Snapshot, search_on_one_thread
+from faqbot.index import Snapshot, search_one_query
 from faqbot.keyword import KeywordIndex, top_k
 from faqbot.memory import release_free_memory
 from faqbot.models import AUTHORITY, Answer, FaqEntry, Hit, Passage
@@ -223,7 +223,6 @@ def rank(
     Returns hits sorted by descending score and FAQ entries by descending similarity.
     """
     prepared = prepare(snapshot, embedder)
-    search_on_one_thread()
     if query is None:
         query = query_text(snapshot, question, config, embedder)
     vector = query_vector if query_vector is not None else embedder.embed([query])[0]
@@ -232,7 +231,8 @@ def rank(
     dense = np.zeros(n, dtype=np.float32)
     known = np.zeros(n, dtype=bool)
     if n:
-        scores, rows = snapshot.passage_index.search(vector, min(config.candidates, n))
+        scores, rows = search_one_query(snapshot.passage_index, vector,
+                                        min(config.candidates, n))
         valid = rows[0] >= 0
         dense[rows[0][valid]] = scores[0][valid]
         known[rows[0][valid]] = True

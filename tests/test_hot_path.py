@@ -163,3 +163,19 @@ def test_mapped_texts_with_escapes_round_trip(engine: Engine, tmp_path) -> None:
     assert table._mapped and [table.text(i) for i in range(len(texts))] == texts
     assert list(table) == passages
     assert json.loads(path.read_text().splitlines()[1])["text"] == texts[1]
+
+
+def test_search_one_query_matches_search_and_restores_the_thread_count() -> None:
+    import faiss
+
+    from faqbot.index import make_faiss_index, search_one_query
+
+    rng = np.random.default_rng(0)
+    index = make_faiss_index(rng.random((200, 16), dtype=np.float32))
+    query = rng.random((1, 16), dtype=np.float32)
+    before = faiss.omp_get_max_threads()
+    scores, rows = search_one_query(index, query, 5)
+    expected_scores, expected_rows = index.search(query, 5)
+    np.testing.assert_array_equal(rows, expected_rows)
+    np.testing.assert_array_equal(scores, expected_scores)
+    assert faiss.omp_get_max_threads() == before  # torch shares it: encoding keeps its cores
