@@ -28,7 +28,13 @@ SECTIONS = ("latency", "indexing", "startup", "load", "quality")
 FULL_SIZES = (100, 10_000, 100_000)
 QUICK_SIZES = (100, 1_000)
 #: The what-if run: answers computed in the server process, as before the answer worker.
-WHATIF_ENV = {"FAQBOT_ANSWER_PROCESS": "false"}
+#: Same load level, other settings, for comparison: (report key, environment, description)
+WHATIFS = (
+    ("whatif_in_process_answers", {"FAQBOT_ANSWER_PROCESS": "false"},
+     "answers computed in the server process"),
+    ("whatif_worker_default_threads", {"FAQBOT_ANSWER_THREADS": "0"},
+     "the answer worker on torch's default thread count (one per core)"),
+)
 
 
 def log(message: str) -> None:
@@ -246,15 +252,15 @@ def main(argv: list[str] | None = None) -> int:
                              max_concurrency=max(levels) if args.quick else 200, log=log)
             finally:
                 server.stop()
-            # the same level with answers computed beside the acks, for comparison
             concurrency = 20 if 20 in levels else levels[-1]
-            log(f"load: what-if, answers in the server process, concurrency {concurrency}")
-            server = start(WHATIF_ENV)
-            try:
-                level = ld.run_level(server, fake, questions, count, concurrency, "whatif")
-            finally:
-                server.stop()
-            out["whatif_in_process_answers"] = {**WHATIF_ENV, **level}
+            for key, env, description in WHATIFS:
+                log(f"load: what-if, {description}, concurrency {concurrency}")
+                server = start(env)
+                try:
+                    level = ld.run_level(server, fake, questions, count, concurrency, key)
+                finally:
+                    server.stop()
+                out[key] = {"settings": env, "description": description, **level}
             return out
         finally:
             fake.close()

@@ -119,6 +119,21 @@ def _latency(lat: dict[str, Any]) -> list[str]:
     lines += _table(["passages", "index", "answer p50", "answer p95", "floor p50", "floor p95",
                      "ratio p50", "ratio p95", "search p50", "search p95", "recall@10",
                      "same top 3"], rows)
+    parts = [(s["passages"], s[s["faqbot_uses"]]) for s in lat["sizes"]
+             if "multi_part" in s[s["faqbot_uses"]] and "single_part" in s[s["faqbot_uses"]]]
+    if parts:
+        n = parts[0][1]["multi_part"]["questions"]
+        lines += ["", f"{n} of the {lat['questions']} questions have several parts: each part is "
+                  "embedded too (one batch with the question) and ranked, so they are the slow "
+                  "tail. Split at faqbot's index (answer p50 / p95 vs floor p95):", ""]
+        lines += _table(["passages", "single-part answer", "single-part ratio p95",
+                         "multi-part answer", "multi-part ratio p95"],
+                        [[size, f"{v['single_part']['answer']['median']:.1f} / "
+                          f"{v['single_part']['answer']['p95']:.1f}",
+                          f"{v['single_part']['ratio_p95']:.2f}×",
+                          f"{v['multi_part']['answer']['median']:.1f} / "
+                          f"{v['multi_part']['answer']['p95']:.1f}",
+                          f"{v['multi_part']['ratio_p95']:.2f}×"] for size, v in parts])
     lines += ["", "Corpus builds and loading (vectors from the cache where marked):", ""]
     rows = []
     for s in lat["sizes"]:
@@ -258,10 +273,12 @@ def _load(ld: dict[str, Any]) -> list[str]:
               f" (levels tried: {', '.join(str(r['concurrency']) for r in ld['levels'])}).",
               f"- Server ready in {_f(ld['server'].get('ready_s'))} s; Web API calls to the "
               f"fake: {ld.get('api_calls')}."]
-    w = ld.get("whatif_in_process_answers")
-    if w:
-        lines += [f"- What-if, answers computed in the server process (FAQBOT_ANSWER_PROCESS="
-                  f"false): at concurrency {w['concurrency']}, ack p50/p99 "
+    for key, w in ld.items():
+        if not key.startswith("whatif_"):
+            continue
+        settings = ", ".join(f"{k}={v}" for k, v in w.get("settings", {}).items())
+        lines += [f"- What-if, {w.get('description', key)} ({settings}): at concurrency "
+                  f"{w['concurrency']}, ack p50/p99 "
                   f"{_f(w['ack'].get('median'))} / {_f(w['ack'].get('p99'))} ms, answer p50/p95 "
                   f"{_f(w['answer'].get('median'))} / {_f(w['answer'].get('p95'))} ms, "
                   f"{_f(w['answers_per_s'])} answers/s, lost {w['lost']}, duplicated "

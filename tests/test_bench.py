@@ -59,8 +59,11 @@ def test_python_m_bench_runs_every_section_with_a_fake_model(tmp_path: Path) -> 
         assert level["acked"] == 6 and level["lost"] == 0 and level["duplicated"] == 0
         assert level["answer"]["n"] == 6 and level["error_answers"] == 0
 
-    whatif = data["load"]["whatif_in_process_answers"]
-    assert whatif["concurrency"] == 3 and whatif["lost"] == 0 and whatif["acked"] == 6
+    for key in ("whatif_in_process_answers", "whatif_worker_default_threads"):
+        whatif = data["load"][key]
+        assert whatif["concurrency"] == 3 and whatif["lost"] == 0 and whatif["acked"] == 6
+    sizes = data["latency"]["sizes"]
+    assert any("single_part" in s[s["faqbot_uses"]] for s in sizes)
     assert data["latency"]["sizes"][0]["hnsw"]["ef_sweep"]
     assert data["startup"]["large"]["rss_model_mb"] > 0
 
