@@ -32,8 +32,6 @@ QUICK_SIZES = (100, 1_000)
 WHATIFS = (
     ("whatif_in_process_answers", {"FAQBOT_ANSWER_PROCESS": "false"},
      "answers computed in the server process"),
-    ("whatif_worker_default_threads", {"FAQBOT_ANSWER_THREADS": "0"},
-     "the answer worker on torch's default thread count (one per core)"),
 )
 
 

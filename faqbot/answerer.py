@@ -20,7 +20,6 @@ from __future__ import annotations
 import logging
 import multiprocessing
 import os
-import sys
 import threading
 import time
 from collections.abc import Callable
@@ -79,8 +78,6 @@ class WorkerConfig:
     index_dir: Path
     log_level: str
     niceness: int = WORKER_NICENESS
-    #: torch threads for encoding questions (None: torch's default, one per core)
-    threads: int | None = 1
     ranking: RankingConfig = field(default_factory=RankingConfig)
     #: Builds the embedder instead of ``embedding_model`` (a class or function importable by
     #: name: it is pickled by reference). The server passes its engine's embedder class when
@@ -94,8 +91,7 @@ class WorkerConfig:
         factory = None if isinstance(embedder, SentenceTransformerEmbedder) else type(embedder)
         return cls(embedding_model=settings.embedding_model, index_dir=settings.index_dir,
                    log_level=settings.log_level, niceness=settings.answer_nice,
-                   threads=settings.answer_threads or None, ranking=engine.config,
-                   embedder_factory=factory)
+                   ranking=engine.config, embedder_factory=factory)
 
 
 class ProcessAnswerer:
@@ -211,9 +207,6 @@ class _Worker:
         self.store = IndexStore(config.index_dir)
         self.embedder = (config.embedder_factory() if config.embedder_factory
                          else load_embedder(config.embedding_model))
-        torch = sys.modules.get("torch")  # loaded by the model (a fake embedder needs none)
-        if config.threads and torch is not None:
-            torch.set_num_threads(config.threads)
         self.engine: Engine | None = None
 
     def current_engine(self) -> Engine:

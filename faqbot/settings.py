@@ -40,11 +40,6 @@ class Settings(BaseSettings):
         10, ge=0, le=19, description="How much lower the answer worker's CPU priority is "
         "than the server's (added to its nice value), so acks get the cores first.",
     )
-    answer_threads: int = Field(
-        1, ge=0, le=64, description="torch threads of the answer worker (0: one per core). "
-        "One thread answers more questions per second on a small machine, where the server "
-        "holds a core now and then: two threads each wait for the other (bench/README.md).",
-    )
     hash_key: SecretStr | None = Field(
         None, description="Key for the short question hash in logs; random per process if unset."
     )

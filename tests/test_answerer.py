@@ -80,31 +80,6 @@ def test_worker_runs_at_lower_priority(worker: ProcessAnswerer) -> None:
     assert nice == min(19, os.nice(0) + 10)
 
 
-class TorchFakeEmbedder(FakeEmbedder):
-    """A fake that loads torch, as the real model does."""
-
-    def __init__(self) -> None:
-        import torch  # noqa: F401
-
-        super().__init__()
-
-
-def _torch_threads() -> int:
-    import torch
-
-    return int(torch.get_num_threads())
-
-
-def test_worker_encodes_on_one_torch_thread(store: IndexStore) -> None:
-    answerer = ProcessAnswerer(config(store, TorchFakeEmbedder))
-    try:
-        answerer.start()
-        assert answerer._pool is not None
-        assert answerer._pool.submit(_torch_threads).result(timeout=60) == 1
-    finally:
-        answerer.close()
-
-
 def test_worker_follows_the_current_version(worker: ProcessAnswerer, store: IndexStore,
                                             tmp_path: Path) -> None:
     folder = tmp_path / "knowledge"

@@ -59,9 +59,8 @@ def test_python_m_bench_runs_every_section_with_a_fake_model(tmp_path: Path) -> 
         assert level["acked"] == 6 and level["lost"] == 0 and level["duplicated"] == 0
         assert level["answer"]["n"] == 6 and level["error_answers"] == 0
 
-    for key in ("whatif_in_process_answers", "whatif_worker_default_threads"):
-        whatif = data["load"][key]
-        assert whatif["concurrency"] == 3 and whatif["lost"] == 0 and whatif["acked"] == 6
+    whatif = data["load"]["whatif_in_process_answers"]
+    assert whatif["concurrency"] == 3 and whatif["lost"] == 0 and whatif["acked"] == 6
     sizes = data["latency"]["sizes"]
     assert any("single_part" in s[s["faqbot_uses"]] for s in sizes)
     assert data["latency"]["sizes"][0]["hnsw"]["ef_sweep"]
