@@ -110,10 +110,8 @@ class ProcessAnswerer:
         Raises AnswerWorkerError when the worker cannot load them.
         """
         started = time.perf_counter()
-        with self._lock:
-            pool = self._pool or self._new_pool()
         try:
-            self._call(pool, _warm_up, timeout=START_TIMEOUT_S)
+            self._call(self._current_pool(), _warm_up, timeout=START_TIMEOUT_S)
         except BrokenProcessPool:
             raise AnswerWorkerError(
                 "the answer worker process exited while starting (a script that starts "

@@ -184,7 +184,7 @@ class IndexStore:
                     f"index file {path} is missing or corrupt: run 'faqbot index --rebuild'"
                 )
         try:
-            passages = _read_passages(folder / "passages.jsonl")
+            passages = PassageTable.from_jsonl(folder / "passages.jsonl")
             faq_rows_raw = [json.loads(line) for line in _lines(folder / "faq.jsonl")]
             knowledge = json.loads((folder / "knowledge.json").read_text("utf-8"))
             passage_index = tune_loaded_index(faiss.read_index(str(folder / "passages.faiss")))
@@ -504,11 +504,6 @@ def _write_text(path: Path, text: str) -> None:
         handle.write(text)
         handle.flush()
         os.fsync(handle.fileno())
-
-
-def _read_passages(path: Path) -> PassageTable:
-    """Passages validated row by row into a compact table (texts stay in the mapped file)."""
-    return PassageTable.from_jsonl(path)
 
 
 def _lines(path: Path) -> list[str]:

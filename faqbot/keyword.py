@@ -76,14 +76,4 @@ class KeywordIndex:
         ids = [self._vocab[t] for t in self.tokens(query) if t in self._vocab]
         if not ids:
             return np.zeros(self.size, dtype=np.float32)
-        retriever = self._retriever
-        if retriever.nonoccurrence_array is not None:  # variants other than the default
-            return np.asarray(retriever.get_scores_from_ids(ids), dtype=np.float32)
-        data = retriever.scores["data"]
-        indices = retriever.scores["indices"]
-        indptr = retriever.scores["indptr"]
-        out = np.zeros(self.size, dtype=np.float32)
-        for token in ids:  # repeats count again, as in bm25s
-            start, end = indptr[token], indptr[token + 1]
-            np.add.at(out, indices[start:end], data[start:end])
-        return out
+        return np.asarray(self._retriever.get_scores_from_ids(ids), dtype=np.float32)
