@@ -19,7 +19,6 @@ from faqbot.slack.blocks import (
     ACTION_NOT_HELPFUL,
     ACTION_OPT_OUT,
     ACTION_SHARE,
-    BUSY,
     EXPIRED,
     THANKS,
     Message,
@@ -28,7 +27,13 @@ from faqbot.slack.blocks import (
     notice,
 )
 from faqbot.slack.bot import Bot, log
-from faqbot.slack.listeners.common import opt_out_reply, post, respond_private, tell_failure
+from faqbot.slack.listeners.common import (
+    after_ack,
+    opt_out_reply,
+    post,
+    respond_private,
+    tell_failure,
+)
 
 
 def _user_id(body: dict[str, Any]) -> str | None:
@@ -97,31 +102,22 @@ def register(app: App, bot: Bot) -> None:
         ack()
 
         def work() -> None:
-            try:
-                answer = bot.answer_faq(action.get("value"))
-                share = bool(body.get("response_url")) and body.get("container", {}).get(
-                    "is_ephemeral", False)
-                message = notice(EXPIRED) if answer is None else answer_message(answer,
-                                                                                 share=share)
-                log.info("faq button user=%s faq=%s", _user_id(body) or "-",
-                         action.get("value") if answer else "-")
-                _deliver(body, respond, client, message)
-            except Exception as exc:
-                bot.failed("faq button", exc)
-                tell_failure(bot, "faq button", lambda m: _deliver(body, respond, client, m))
+            answer = bot.answer_faq(action.get("value"))
+            share = bool(body.get("response_url")) and body.get("container", {}).get(
+                "is_ephemeral", False)
+            message = notice(EXPIRED) if answer is None else answer_message(answer, share=share)
+            # the value is logged only when it named a known FAQ entry (an id, never text)
+            log.info("faq button user=%s faq=%s", _user_id(body) or "-",
+                     action.get("value") if answer else "-")
+            _deliver(body, respond, client, message)
 
-        bot.later("faq button", work, busy=lambda: _deliver(body, respond, client, notice(BUSY)))
+        after_ack(bot, "faq button", work, lambda m: _deliver(body, respond, client, m))
 
     @app.action(ACTION_OPT_OUT)
     def opt_out(ack: Ack, body: dict[str, Any], respond: Respond, client: WebClient) -> None:
         ack()
 
-        def work() -> None:
-            try:
-                _deliver(body, respond, client, opt_out_reply(bot, client, _user_id(body)))
-            except Exception as exc:
-                bot.failed("opt-out button", exc)
-                tell_failure(bot, "opt-out button", lambda m: _deliver(body, respond, client, m))
-
-        bot.later("opt-out button", work,
-                  busy=lambda: _deliver(body, respond, client, notice(BUSY)))
+        after_ack(bot, "opt-out button",
+                  lambda: _deliver(body, respond, client, opt_out_reply(bot, client,
+                                                                        _user_id(body))),
+                  lambda m: _deliver(body, respond, client, m))

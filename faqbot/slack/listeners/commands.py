@@ -7,14 +7,14 @@ from typing import Any
 from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
 
-from faqbot.slack.blocks import BUSY, about_message, help_message, notice
+from faqbot.slack.blocks import about_message, help_message
 from faqbot.slack.bot import Bot
 from faqbot.slack.listeners import admin
 from faqbot.slack.listeners.common import (
+    after_ack,
     opt_out_reply,
     reply_message,
     respond_private,
-    tell_failure,
 )
 
 COMMAND = "/privacy"
@@ -54,32 +54,25 @@ def register(app: App, bot: Bot) -> None:
         kind = subcommand(text)
 
         def work() -> None:
-            qhash = "-"
-            try:
-                snapshot = bot.engine.snapshot
-                if kind == "admin":
-                    admin.handle(bot, user_id, text, lambda m: respond_private(respond, m))
-                    return
-                if kind == "help":
-                    message = help_message(bot.outcomes.most_asked(snapshot.faq),
-                                           opt_out=snapshot.opt_out is not None,
-                                           admin=bot.is_admin(user_id))
-                elif kind == "about":
-                    message = about_message(snapshot,
-                                            event_id_minutes=round(bot.deduper.ttl / 60))
-                elif kind == "opt-out":
-                    message = opt_out_reply(bot, client, user_id)
+            snapshot = bot.engine.snapshot
+            if kind == "admin":
+                admin.handle(bot, user_id, text, lambda m: respond_private(respond, m))
+                return
+            if kind == "help":
+                message = help_message(bot.outcomes.most_asked(snapshot.faq),
+                                       opt_out=snapshot.opt_out is not None,
+                                       admin=bot.is_admin(user_id))
+            elif kind == "about":
+                message = about_message(snapshot, event_id_minutes=round(bot.deduper.ttl / 60))
+            elif kind == "opt-out":
+                message = opt_out_reply(bot, client, user_id)
+            else:
+                reply = bot.ask(text, via="command", user=user_id)
+                if reply.opt_out and snapshot.opt_out is not None:
+                    message = opt_out_reply(bot, client, user_id, reply.personal)
                 else:
-                    qhash = bot.question_id(text)
-                    reply = bot.ask(text, via="command", user=user_id)
-                    if reply.opt_out and snapshot.opt_out is not None:
-                        message = opt_out_reply(bot, client, user_id, reply.personal)
-                    else:
-                        message = reply_message(reply, share=True)
-                respond_private(respond, message)
-            except Exception as exc:
-                bot.failed(f"command {kind}", exc, qhash)
-                tell_failure(bot, "command", lambda m: respond_private(respond, m))
+                    message = reply_message(reply, share=True)
+            respond_private(respond, message)
 
-        bot.later(f"command {kind}", work,
-                  busy=lambda: respond_private(respond, notice(BUSY)))
+        after_ack(bot, f"command {kind}", work, lambda m: respond_private(respond, m),
+                  qhash=bot.question_id(text) if kind == "question" else "-")

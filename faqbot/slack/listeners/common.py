@@ -9,6 +9,7 @@ from typing import Any
 from slack_sdk import WebClient
 
 from faqbot.slack.blocks import (
+    BUSY,
     FRIENDLY_ERROR,
     NO_PROCEDURE,
     Message,
@@ -66,3 +67,20 @@ def tell_failure(bot: Bot, what: str, send: Callable[[Message], Any]) -> None:
         send(notice(FRIENDLY_ERROR))
     except Exception as exc:
         bot.failed(f"{what} (error notice)", exc)
+
+
+def after_ack(bot: Bot, what: str, work: Callable[[], None], send: Callable[[Message], Any],
+              qhash: str = "-") -> None:
+    """Run ``work`` on the bot's answer threads once the listener has acked.
+
+    If it fails, the failure is logged by class and place (and ``qhash``) and the user is
+    ``send`` the friendly sentence; if too many questions wait already, the busy notice now.
+    """
+    def run() -> None:
+        try:
+            work()
+        except Exception as exc:
+            bot.failed(what, exc, qhash)
+            tell_failure(bot, what, send)
+
+    bot.later(what, run, busy=lambda: send(notice(BUSY)))

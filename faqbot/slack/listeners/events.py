@@ -12,9 +12,9 @@ from typing import Any
 from slack_bolt import App, BoltContext
 from slack_sdk import WebClient
 
-from faqbot.slack.blocks import BUSY, help_message, notice, personal_note
+from faqbot.slack.blocks import help_message, personal_note
 from faqbot.slack.bot import Bot, clean_question
-from faqbot.slack.listeners.common import opt_out_reply, post, reply_message, tell_failure
+from faqbot.slack.listeners.common import after_ack, opt_out_reply, post, reply_message
 
 EVENTS = ("app_mention", "message")
 
@@ -44,20 +44,15 @@ def register(app: App, bot: Bot) -> None:
         text = event.get("text") or ""
 
         def work() -> None:
-            qhash = "-"
-            try:
-                qhash = bot.question_id(text)
-                reply = bot.ask(text, via="dm", user=user_id)
-                if reply.opt_out and bot.engine.snapshot.opt_out is not None:
-                    message = opt_out_reply(bot, client, user_id, reply.personal)
-                else:
-                    message = reply_message(reply)
-                post(client, channel, message, thread_ts)
-            except Exception as exc:
-                bot.failed("dm", exc, qhash)
-                tell_failure(bot, "dm", lambda m: post(client, channel, m, thread_ts))
+            reply = bot.ask(text, via="dm", user=user_id)
+            if reply.opt_out and bot.engine.snapshot.opt_out is not None:
+                message = opt_out_reply(bot, client, user_id, reply.personal)
+            else:
+                message = reply_message(reply)
+            post(client, channel, message, thread_ts)
 
-        bot.later("dm", work, busy=lambda: post(client, channel, notice(BUSY), thread_ts))
+        after_ack(bot, "dm", work, lambda m: post(client, channel, m, thread_ts),
+                  qhash=bot.question_id(text))
 
     @app.event("app_mention")
     def mention(event: dict[str, Any], client: WebClient, context: BoltContext) -> None:
@@ -67,24 +62,21 @@ def register(app: App, bot: Bot) -> None:
         thread_ts = event.get("thread_ts") or event["ts"]
         text = event.get("text") or ""
 
-        def work() -> None:
-            qhash = "-"
-            try:
-                if not clean_question(text):
-                    snapshot = bot.engine.snapshot
-                    post(client, channel, help_message(bot.outcomes.most_asked(snapshot.faq),
-                                                       opt_out=snapshot.opt_out is not None),
-                         thread_ts)
-                    return
-                qhash = bot.question_id(text)
-                reply = bot.ask(text, via="mention", user=user_id)
-                # the thread is public: the personal-data note goes to the asker alone
-                post(client, channel, reply_message(reply, personal=False), thread_ts)
-                if reply.personal and user_id:
-                    client.chat_postEphemeral(channel=channel, user=user_id, thread_ts=thread_ts,
-                                              **personal_note(reply.personal).kwargs())
-            except Exception as exc:
-                bot.failed("mention", exc, qhash)
-                tell_failure(bot, "mention", lambda m: post(client, channel, m, thread_ts))
+        asks = bool(clean_question(text))
 
-        bot.later("mention", work, busy=lambda: post(client, channel, notice(BUSY), thread_ts))
+        def work() -> None:
+            if not asks:
+                snapshot = bot.engine.snapshot
+                post(client, channel, help_message(bot.outcomes.most_asked(snapshot.faq),
+                                                   opt_out=snapshot.opt_out is not None),
+                     thread_ts)
+                return
+            reply = bot.ask(text, via="mention", user=user_id)
+            # the thread is public: the personal-data note goes to the asker alone
+            post(client, channel, reply_message(reply, personal=False), thread_ts)
+            if reply.personal and user_id:
+                client.chat_postEphemeral(channel=channel, user=user_id, thread_ts=thread_ts,
+                                          **personal_note(reply.personal).kwargs())
+
+        after_ack(bot, "mention", work, lambda m: post(client, channel, m, thread_ts),
+                  qhash=bot.question_id(text) if asks else "-")
