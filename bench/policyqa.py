@@ -16,8 +16,9 @@ from pathlib import Path
 
 import numpy as np
 
-from faqbot.embedding import Embedder
+from faqbot.embedding import Embedder, TokenEmbedder
 from faqbot.index import Snapshot, make_faiss_index
+from faqbot.late import TextTokens, TokenStore
 from faqbot.models import Passage
 from faqbot.search import RankingConfig, rank
 
@@ -47,7 +48,8 @@ def load_policies(path: Path = DEFAULT_PATH, limit: int | None = None) -> list[P
     return policies
 
 
-def _snapshot(policy: Policy, vectors: np.ndarray) -> Snapshot:
+def _snapshot(policy: Policy, vectors: np.ndarray,
+              tokens: list[TextTokens] | None = None) -> Snapshot:
     passages = [
         Passage(id=f"{i}", doc=policy.title, title="", section="", url=None, date=None,
                 kind="policy", text=text, start=0, end=len(text))
@@ -56,7 +58,8 @@ def _snapshot(policy: Policy, vectors: np.ndarray) -> Snapshot:
     empty = make_faiss_index(np.zeros((0, vectors.shape[1]), dtype=np.float32))
     return Snapshot(name=policy.title, manifest={}, passages=passages,
                     passage_index=make_faiss_index(vectors), faq=[], faq_rows=[],
-                    faq_index=empty, documents=[], opt_out=None)
+                    faq_index=empty, documents=[], opt_out=None,
+                    tokens=TokenStore.from_tokens(tokens, vectors.shape[1]) if tokens else None)
 
 
 def _scores(order: list[int], gold: set[int]) -> tuple[float, float, float]:
@@ -70,7 +73,11 @@ def evaluate(
     embedder: Embedder, policies: list[Policy], config: RankingConfig | None = None,
     extra: dict[str, Callable[[Snapshot, str, np.ndarray], list[int]]] | None = None,
 ) -> dict[str, dict[str, float]]:
-    """Hit@1, Hit@3, MRR for BM25-only, dense-only and faqbot (plus ``extra`` rankers)."""
+    """Hit@1, Hit@3, MRR for BM25-only, dense-only and faqbot (plus ``extra`` rankers).
+
+    The segments are embedded as an index build would: with their content tokens when the
+    embedder gives them, so faqbot ranks with late interaction as it does in service.
+    """
     from faqbot.search import normalise_query, prepare
 
     config = config or RankingConfig()
@@ -78,17 +85,24 @@ def evaluate(
         "bm25": lambda s, q, v: list(np.argsort(-prepare(s).keyword.scores(q), kind="stable")),
         "dense": lambda s, q, v: list(np.argsort(-(s.passage_index.reconstruct_n(
             0, s.passage_index.ntotal) @ v), kind="stable")),
-        "faqbot": lambda s, q, v: _faqbot_order(s, q, v, embedder, config),
+        "faqbot": lambda s, q, v: _faqbot_order(s, q, v, embedder, config, asked.get(q)),
     }
     rankers.update(extra or {})
     totals = {name: np.zeros(3) for name in rankers}
     pairs = 0
     started = time.perf_counter()
+    asked: dict[str, TextTokens] = {}  # the current policy's question tokens
     for policy in policies:
-        vectors = embedder.embed(policy.segments)
-        snapshot = _snapshot(policy, vectors)
         questions = [q for q, _ in policy.questions]
-        q_vectors = embedder.embed([normalise_query(q) for q in questions])
+        queries = [normalise_query(q) for q in questions]
+        if isinstance(embedder, TokenEmbedder) and config.late_weight:
+            vectors, tokens = embedder.embed_with_tokens(policy.segments)
+            q_vectors, q_tokens = embedder.embed_with_tokens(queries)
+            asked = dict(zip(questions, q_tokens, strict=True))
+        else:
+            vectors, tokens = embedder.embed(policy.segments), None
+            q_vectors = embedder.embed(queries)
+        snapshot = _snapshot(policy, vectors, tokens)
         for (question, gold), vector in zip(policy.questions, q_vectors, strict=True):
             pairs += 1
             for name, ranker in rankers.items():
@@ -101,9 +115,10 @@ def evaluate(
 
 
 def _faqbot_order(snapshot: Snapshot, question: str, vector: np.ndarray, embedder: Embedder,
-                  config: RankingConfig) -> list[int]:
+                  config: RankingConfig, tokens: TextTokens | None) -> list[int]:
     config = RankingConfig(**{**config.__dict__, "candidates": len(snapshot.passages)})
-    ranked = rank(snapshot, embedder, question, config, query_vector=vector)
+    ranked = rank(snapshot, embedder, question, config, query_vector=vector,
+                  query_tokens=tokens)
     order = [int(h.passage.id) for h in ranked.hits]
     seen = set(order)
     return order + [i for i in range(len(snapshot.passages)) if i not in seen]

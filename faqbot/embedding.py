@@ -11,6 +11,7 @@ from typing import Protocol, runtime_checkable
 import numpy as np
 
 from faqbot.errors import ModelLoadError
+from faqbot.late import TextTokens, content_mask, unit_rows
 from faqbot.settings import DEFAULT_MODEL
 
 log = logging.getLogger(__name__)
@@ -25,6 +26,16 @@ class Embedder(Protocol):
 
     def embed(self, texts: list[str]) -> np.ndarray:
         """Return an array of shape (len(texts), dim), rows of unit length, in input order."""
+        ...
+
+
+@runtime_checkable
+class TokenEmbedder(Embedder, Protocol):
+    """An embedder that also gives each text's content-token vectors (faqbot.late)."""
+
+    def embed_with_tokens(self, texts: list[str]) -> tuple[np.ndarray, list[TextTokens]]:
+        """Pooled vectors as ``embed`` gives them and, per text, its content tokens (unit
+        vectors and tokenizer ids), from the same forward pass."""
         ...
 
 
@@ -101,6 +112,24 @@ class SentenceTransformerEmbedder:
                 show_progress_bar=False,
             )
         return np.ascontiguousarray(vectors, dtype=np.float32)
+
+
+    def embed_with_tokens(self, texts: list[str]) -> tuple[np.ndarray, list[TextTokens]]:
+        """Pooled vectors and content-token vectors from one forward pass (faqbot.late)."""
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32), []
+        with self._lock:
+            outputs = self._model.encode(texts, batch_size=self.batch_size, output_value=None,
+                                         show_progress_bar=False)
+        pooled = unit_rows(np.stack([o["sentence_embedding"].float().numpy() for o in outputs]))
+        tokens = []
+        for out in outputs:
+            length = int(out["attention_mask"].sum())  # a batch is padded to its longest text
+            ids = out["input_ids"][:length].numpy()
+            keep = content_mask(self._model.tokenizer.convert_ids_to_tokens(ids.tolist()))
+            vectors = unit_rows(out["token_embeddings"][:length].float().numpy()[keep])
+            tokens.append(TextTokens(vectors, ids[keep].astype(np.int32)))
+        return np.ascontiguousarray(pooled), tokens
 
 
 def load_embedder(spec: str) -> Embedder:

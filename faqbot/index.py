@@ -5,11 +5,12 @@ Layout of the index folder::
     CURRENT                 name of the version in service (replaced atomically)
     LOCK                    held by the one build allowed at a time
     versions/<name>/        manifest.json, passages.jsonl, passages.faiss,
-                            faq.jsonl, faq.faiss, knowledge.json
+                            faq.jsonl, faq.faiss, knowledge.json, and (faqbot.late)
+                            tokens.f16, token_offsets.npy, token_ids.npy
 
 A build writes a new version into ``versions/.tmp-*``, renames it into place and only then
 points CURRENT at it, so a crash at any moment leaves the previous version whole.
-No pickle anywhere: FAISS's own format, JSON and JSON Lines.
+No pickle anywhere: FAISS's own format, JSON, JSON Lines and raw float16.
 """
 
 from __future__ import annotations
@@ -32,8 +33,16 @@ from typing import Any
 import numpy as np
 
 from faqbot.chunking import CHUNKER_VERSION, MAX_WORDS, chunk_all, embedding_text
-from faqbot.embedding import Embedder
+from faqbot.embedding import Embedder, TokenEmbedder
 from faqbot.errors import StoreError, StoreLockedError
+from faqbot.late import (
+    TOKEN_FILES,
+    TOKENS_UP_TO,
+    TOKENS_VERSION,
+    TextTokens,
+    TokenStore,
+    write_tokens,
+)
 from faqbot.memory import release_free_memory
 from faqbot.models import DocumentMeta, FaqEntry, OptOutProcedure, Passage
 from faqbot.passages import PassageTable
@@ -94,6 +103,7 @@ class Snapshot:
     documents: list[DocInfo]
     opt_out: OptOutProcedure | None
     extras: dict[str, Any] = field(default_factory=dict)  # derived structures (keyword index)
+    tokens: TokenStore | None = None  # content-token vectors per passage (faqbot.late)
 
     @property
     def model_id(self) -> str:
@@ -189,11 +199,14 @@ class IndexStore:
             knowledge = json.loads((folder / "knowledge.json").read_text("utf-8"))
             passage_index = tune_loaded_index(faiss.read_index(str(folder / "passages.faiss")))
             faq_index = faiss.read_index(str(folder / "faq.faiss"))
+            tokens = (TokenStore.open(folder, int(manifest["dim"]))
+                      if manifest.get("tokens") == TOKENS_VERSION else None)
         except (OSError, ValueError, RuntimeError) as exc:
             raise StoreError(f"index version {name} cannot be read ({exc.__class__.__name__}): "
                              "run 'faqbot index --rebuild'") from None
         release_free_memory()  # the parsed JSON rows are gone; give their pages back
-        if passage_index.ntotal != len(passages) or faq_index.ntotal != len(faq_rows_raw):
+        if (passage_index.ntotal != len(passages) or faq_index.ntotal != len(faq_rows_raw)
+                or (tokens is not None and len(tokens) != len(passages))):
             raise StoreError(f"index version {name} is inconsistent: run 'faqbot index --rebuild'")
         return Snapshot(
             name=name,
@@ -206,6 +219,7 @@ class IndexStore:
             documents=[DocInfo(**d) for d in knowledge["documents"]],
             opt_out=(OptOutProcedure.model_validate(knowledge["opt_out"])
                      if knowledge.get("opt_out") else None),
+            tokens=tokens,
         )
 
     def stale_reason(self, kb: Knowledge, model_id: str) -> str | None:
@@ -217,6 +231,8 @@ class IndexStore:
             return "index format changed"
         if manifest.get("model_id") != model_id:
             return f"built with model {manifest.get('model_id')}, now {model_id}"
+        if manifest.get("tokens", None) not in (False, TOKENS_VERSION):
+            return "token vectors missing or changed"
         if manifest.get("chunker") != _chunker_id():
             return "chunking changed"
         if manifest.get("files") != kb.file_hashes:
@@ -270,7 +286,7 @@ class IndexStore:
                     reason = f"model changed from {manifest.get('model_id')}"
                 else:
                     reason = "previous index unusable"
-            old_vectors, old_files = old if old else ({}, {})
+            old_vectors, old_tokens, old_files = old if old else ({}, {}, {})
 
             passages = chunk_all(kb.documents, MAX_WORDS)
             p_keys = [_key(embedding_text(p)) for p in passages]
@@ -281,10 +297,19 @@ class IndexStore:
             f_keys = [_key(text) for _, text in faq_rows]
             texts = {k: embedding_text(p) for k, p in zip(p_keys, passages, strict=True)}
             texts.update({k: text for k, (_, text) in zip(f_keys, faq_rows, strict=True)})
-            missing = [k for k in dict.fromkeys(p_keys + f_keys) if k not in old_vectors]
+            # late interaction needs each passage's token vectors; a passage without them is
+            # embedded again (its vector and its tokens come from one forward pass)
+            with_tokens = isinstance(embedder, TokenEmbedder) and len(passages) <= TOKENS_UP_TO
+            to_tokenise = ([k for k in dict.fromkeys(p_keys) if k not in old_tokens]
+                           if with_tokens else [])
             vectors = dict(old_vectors)
-            vectors.update(_embed_in_batches(embedder, [texts[k] for k in missing], missing,
-                                             progress))
+            tokenised = set(to_tokenise)
+            missing = [k for k in dict.fromkeys(p_keys + f_keys)
+                       if k not in vectors and k not in tokenised]
+            embedded, new_tokens = _embed_in_batches(
+                embedder, [texts[k] for k in to_tokenise + missing], to_tokenise + missing,
+                progress, with_tokens=len(to_tokenise))
+            vectors.update(embedded)
 
             name = _version_name()
             tmp = self.versions / f".tmp-{name}"
@@ -299,6 +324,11 @@ class IndexStore:
                           for (fid, text), k in zip(faq_rows, f_keys, strict=True)))
             _write_faiss(tmp / "passages.faiss", p_matrix, hnsw_from, PASSAGE_STORAGE)
             _write_faiss(tmp / "faq.faiss", f_matrix, hnsw_from)
+            files = _FILES
+            if with_tokens:
+                write_tokens(tmp, (new_tokens[k] if k in new_tokens else old_tokens[k]()
+                                   for k in p_keys), embedder.dim)
+                files += TOKEN_FILES
             knowledge = {
                 "faq": [e.model_dump(mode="json") for e in kb.faq],
                 "opt_out": kb.opt_out.model_dump(mode="json") if kb.opt_out else None,
@@ -314,11 +344,12 @@ class IndexStore:
                 "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
                 "index_type": "hnsw" if len(passages) >= hnsw_from else "flat",
                 "vector_storage": PASSAGE_STORAGE,
+                "tokens": TOKENS_VERSION if with_tokens else False,
                 "files": new_files,
                 "counts": {"documents": len(kb.documents), "passages": len(passages),
                            "faq": len(kb.faq), "faq_phrasings": len(faq_rows),
                            "out_of_scope_examples": len(kb.out_of_scope)},
-                "checksums": {f: _file_sha(tmp / f) for f in _FILES},
+                "checksums": {f: _file_sha(tmp / f) for f in files},
             }
             _write_text(tmp / "manifest.json", json.dumps(manifest, indent=2, ensure_ascii=False))
             _fsync_dir(tmp)
@@ -331,7 +362,7 @@ class IndexStore:
         removed = len(set(old_files) - set(new_files))
         return BuildReport(
             version=name, files=len(new_files), passages=len(passages), added=added,
-            changed=changed, removed=removed, embedded=len(missing),
+            changed=changed, removed=removed, embedded=len(to_tokenise) + len(missing),
             seconds=time.perf_counter() - started, rebuilt_from_scratch=old is None,
             reason=reason,
         )
@@ -375,8 +406,11 @@ class IndexStore:
 
     def _reusable(
         self, model_id: str, rebuild: bool
-    ) -> tuple[dict[str, np.ndarray], dict[str, str]] | None:
-        """Vectors of the current version by text key, if it was made with this model."""
+    ) -> tuple[dict[str, np.ndarray], dict[str, Callable[[], TextTokens]],
+               dict[str, str]] | None:
+        """Vectors and token readers of the current version by text key, and its file hashes,
+        if it was made with this model. Token vectors are read when the new version is
+        written, one passage at a time."""
         if rebuild:
             return None
         manifest = self.read_manifest()
@@ -389,6 +423,7 @@ class IndexStore:
             log.warning("previous index not reusable, building from scratch: %s", exc)
             return None
         vectors: dict[str, np.ndarray] = {}
+        tokens: dict[str, Callable[[], TextTokens]] = {}
         folder = self.versions / snapshot.name
         for file_name, index in (("passages.jsonl", snapshot.passage_index),
                                  ("faq.jsonl", snapshot.faq_index)):
@@ -396,7 +431,10 @@ class IndexStore:
             if keys:
                 matrix = index.reconstruct_n(0, index.ntotal)
                 vectors.update(zip(keys, matrix, strict=True))
-        return vectors, dict(manifest.get("files", {}))
+            if file_name == "passages.jsonl" and snapshot.tokens is not None:
+                tokens.update((k, _token_reader(snapshot.tokens, row))
+                              for row, k in enumerate(keys))
+        return vectors, tokens, dict(manifest.get("files", {}))
 
 
 def _chunker_id() -> str:
@@ -408,20 +446,36 @@ def _version_name() -> str:
     return f"{stamp}-{uuid.uuid4().hex[:6]}"
 
 
+def _token_reader(store: TokenStore, row: int) -> Callable[[], TextTokens]:
+    def read() -> TextTokens:
+        return TextTokens(store.groups([row])[0], store.token_ids(row))
+    return read
+
+
 def _embed_in_batches(
     embedder: Embedder,
     texts: list[str],
     keys: list[str],
     progress: Callable[[int, int], None] | None,
     batch: int = 64,
-) -> dict[str, np.ndarray]:
+    with_tokens: int = 0,
+) -> tuple[dict[str, np.ndarray], dict[str, TextTokens]]:
+    """Vectors by key; the first ``with_tokens`` texts also give their content tokens."""
     out: dict[str, np.ndarray] = {}
-    for start in range(0, len(texts), batch):
-        vectors = embedder.embed(texts[start : start + batch])
-        out.update(zip(keys[start : start + batch], vectors, strict=True))
+    tokens: dict[str, TextTokens] = {}
+    start = 0
+    while start < len(texts):
+        end = min(start + batch, with_tokens if start < with_tokens else len(texts))
+        if start < with_tokens and isinstance(embedder, TokenEmbedder):
+            vectors, found = embedder.embed_with_tokens(texts[start:end])
+            tokens.update(zip(keys[start:end], found, strict=True))
+        else:
+            vectors = embedder.embed(texts[start:end])
+        out.update(zip(keys[start:end], vectors, strict=True))
+        start = end
         if progress:
-            progress(min(start + batch, len(texts)), len(texts))
-    return out
+            progress(start, len(texts))
+    return out, tokens
 
 
 def _matrix(vectors: dict[str, np.ndarray], keys: list[str], dim: int) -> np.ndarray:

@@ -7,6 +7,8 @@ import re
 
 import numpy as np
 
+from faqbot.late import FUNCTION_WORDS, TextTokens
+
 
 class FakeEmbedder:
     """Bag-of-words hashed into a small space: same text, same vector; shared words, closer.
@@ -37,3 +39,24 @@ class FakeEmbedder:
             else:
                 out[i] /= norm
         return out
+
+
+class FakeTokenEmbedder(FakeEmbedder):
+    """FakeEmbedder that also gives content tokens: one hashed unit vector per word, so a
+    question word's best cosine in a passage is 1 when the passage has the word, else ~0."""
+
+    model_id = "fake/bag-of-words+tokens"
+
+    def embed_with_tokens(self, texts: list[str]) -> tuple[np.ndarray, list[TextTokens]]:
+        pooled = self.embed(texts)
+        tokens = []
+        for text in texts:
+            words = [w for w in re.findall(r"\w+", text.casefold()) if w not in FUNCTION_WORDS]
+            vectors = np.zeros((len(words), self.dim), dtype=np.float32)
+            ids = np.zeros(len(words), dtype=np.int32)
+            for i, word in enumerate(words):
+                h = int.from_bytes(hashlib.blake2b(word.encode(), digest_size=8).digest(), "big")
+                vectors[i, h % self.dim] = 1.0
+                ids[i] = h % 30_000
+            tokens.append(TextTokens(vectors, ids))
+        return pooled, tokens

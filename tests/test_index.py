@@ -12,7 +12,7 @@ from faqbot import index as index_module
 from faqbot.errors import KnowledgeError, StoreError, StoreLockedError
 from faqbot.index import IndexStore, make_faiss_index
 from faqbot.sources import load_knowledge
-from tests.fakes import FakeEmbedder
+from tests.fakes import FakeEmbedder, FakeTokenEmbedder
 
 
 def build(knowledge: Path, root: Path, embedder: FakeEmbedder, **kw):  # type: ignore[no-untyped-def]
@@ -189,3 +189,66 @@ def test_second_builder_is_refused(knowledge: Path, tmp_path: Path) -> None:
     store = IndexStore(tmp_path / "ix")
     with store.lock(), pytest.raises(StoreLockedError, match="another build"):
         build(knowledge, tmp_path / "ix", FakeEmbedder())
+
+
+def _fresh_tokens(snapshot):  # type: ignore[no-untyped-def]
+    from faqbot.chunking import embedding_text
+
+    _, tokens = FakeTokenEmbedder().embed_with_tokens([embedding_text(p)
+                                                       for p in snapshot.passages])
+    return tokens
+
+
+def test_token_vectors_are_stored_and_reused(knowledge: Path, tmp_path: Path) -> None:
+    first = FakeTokenEmbedder()
+    build(knowledge, tmp_path / "ix", first)
+    store = IndexStore(tmp_path / "ix")
+    folder = store.versions / store.current_name()
+    manifest = json.loads((folder / "manifest.json").read_text())
+    assert manifest["tokens"] == "content-tokens-v1"
+    assert {"tokens.f16", "token_offsets.npy", "token_ids.npy"} <= set(manifest["checksums"])
+    snapshot = store.load()
+    assert snapshot.tokens is not None and len(snapshot.tokens) == len(snapshot.passages)
+
+    doc = knowledge / "policies" / "sample-policy.md"
+    doc.write_text(doc.read_text().replace("Deleted messages are removed from the workspace.",
+                                           "Deleted messages are purged within 30 days."))
+    edited = FakeTokenEmbedder()
+    report = build(knowledge, tmp_path / "ix", edited)
+    assert report.embedded == 1 and len(edited.embedded) == 1  # only the edited passage
+    snapshot = IndexStore(tmp_path / "ix").load()
+    assert snapshot.tokens is not None
+    rows = list(range(len(snapshot.passages)))
+    for row, got, want in zip(rows, snapshot.tokens.groups(rows), _fresh_tokens(snapshot),
+                              strict=True):  # reused and new tokens alike are a full build's
+        np.testing.assert_allclose(got, want.vectors, atol=1e-3)
+        np.testing.assert_array_equal(snapshot.tokens.token_ids(row), want.ids)
+
+
+def test_index_without_token_vectors(knowledge: Path, tmp_path: Path,
+                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    store = IndexStore(tmp_path / "ix")
+    build(knowledge, tmp_path / "ix", FakeEmbedder())  # a model that gives no tokens
+    kb = load_knowledge(knowledge)
+    assert store.load().tokens is None and store.read_manifest()["tokens"] is False
+    assert store.stale_reason(kb, FakeEmbedder.model_id) is None
+
+    monkeypatch.setattr(index_module, "TOKENS_UP_TO", 1)  # too many passages to keep tokens
+    build(knowledge, tmp_path / "ix2", FakeTokenEmbedder())
+    assert IndexStore(tmp_path / "ix2").load().tokens is None
+
+    # an index written before token vectors existed is rebuilt with them
+    path = store.versions / store.current_name() / "manifest.json"
+    manifest = json.loads(path.read_text())
+    del manifest["tokens"]
+    path.write_text(json.dumps(manifest))
+    assert store.stale_reason(kb, FakeEmbedder.model_id) == "token vectors missing or changed"
+
+
+def test_corrupt_token_file_is_detected(knowledge: Path, tmp_path: Path) -> None:
+    build(knowledge, tmp_path / "ix", FakeTokenEmbedder())
+    store = IndexStore(tmp_path / "ix")
+    path = store.versions / store.current_name() / "tokens.f16"
+    path.write_bytes(path.read_bytes()[:-2])
+    with pytest.raises(StoreError, match="faqbot index"):
+        store.load()

@@ -115,3 +115,30 @@ def test_batched_question_and_parts_embed_like_one_at_a_time(bundled: Engine) ->
     batched = bundled.embedder.embed(texts)
     single = [bundled.embedder.embed([t])[0] for t in texts]
     assert max(float(abs(b - s).max()) for b, s in zip(batched, single, strict=True)) < 1e-5
+
+
+def test_token_vectors_come_from_the_same_forward_pass(bundled: Engine) -> None:
+    """Late interaction's tokens: unpadded, content words only, beside an unchanged vector."""
+    import numpy as np
+
+    from faqbot.embedding import TokenEmbedder
+    from faqbot.late import FUNCTION_WORDS
+
+    embedder = bundled.embedder
+    assert isinstance(embedder, TokenEmbedder)
+    assert bundled.snapshot.tokens is not None
+    assert len(bundled.snapshot.tokens) == len(bundled.snapshot.passages)
+    texts = ["How long do you keep my data?",
+             "We keep account data for as long as the workspace exists, and delete backups "
+             "within 90 days of a deletion request."]
+    pooled, tokens = embedder.embed_with_tokens(texts)
+    assert float(abs(pooled - embedder.embed(texts)).max()) < 1e-5
+    for text, found in zip(texts, tokens, strict=True):
+        _, (alone,) = embedder.embed_with_tokens([text])  # batch padding changes nothing
+        np.testing.assert_array_equal(found.ids, alone.ids)
+        np.testing.assert_allclose(found.vectors, alone.vectors, atol=1e-4)
+        np.testing.assert_allclose(np.linalg.norm(found.vectors, axis=1), 1.0, rtol=1e-5)
+    pieces = embedder._model.tokenizer.convert_ids_to_tokens(tokens[0].ids.tolist())  # type: ignore[attr-defined]
+    assert pieces == ["long", "keep", "data"]
+    assert not FUNCTION_WORDS & set(embedder._model.tokenizer.convert_ids_to_tokens(  # type: ignore[attr-defined]
+        tokens[1].ids.tolist()))

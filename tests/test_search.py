@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
-from faqbot.models import Passage
+from faqbot.chunking import embedding_text
+from faqbot.index import Snapshot, make_faiss_index
+from faqbot.late import TokenStore, write_tokens
+from faqbot.models import FaqEntry, Passage, SourceRef
 from faqbot.search import (
     Engine,
     Ranked,
+    RankingConfig,
     cover_parts,
     has_words,
     normalise_query,
@@ -17,7 +23,7 @@ from faqbot.search import (
 )
 from faqbot.service import open_engine
 from faqbot.settings import Settings
-from tests.fakes import FakeEmbedder
+from tests.fakes import FakeEmbedder, FakeTokenEmbedder
 
 
 @pytest.fixture
@@ -151,3 +157,57 @@ def test_equal_scores_are_ordered_by_passage_id_and_only_shown_hits_are_built(
                         or original(self, row))
     engine.answer("opt out email", top_k=2)
     assert len(built) == 2  # not one per candidate
+
+
+def _late_snapshot(tmp_path: Path, faq_cites: str | None = None) -> Snapshot:
+    """Three passages, stored with their tokens on disk; optionally an FAQ entry citing one."""
+    texts = {
+        "short": "Retention period.",
+        "long": "We describe the retention period and how deletion works for accounts, backups, "
+                "logs, archives, exports, invoices, tickets, recordings, calendars and uploads.",
+        "other": "Cookies help us remember your language and sign-in choices.",
+    }
+    passages = [Passage(id=key, doc="policy.md", title="", section=key, url=None, date=None,
+                        kind="policy", text=text, start=0, end=len(text))
+                for key, text in texts.items()]
+    embedder = FakeTokenEmbedder()
+    vectors, tokens = embedder.embed_with_tokens([embedding_text(p) for p in passages])
+    write_tokens(tmp_path, tokens, embedder.dim)
+    faq = ([FaqEntry(id="keep", question="retention period deletion", answer="See policy.",
+                     sources=(SourceRef(doc="policy.md", section=faq_cites),))]
+           if faq_cites else [])
+    rows: list[tuple[str | None, str]] = [(e.id, e.question) for e in faq]
+    return Snapshot(name="late", manifest={}, passages=passages,
+                    passage_index=make_faiss_index(vectors), faq=faq, faq_rows=rows,
+                    faq_index=make_faiss_index(embedder.embed([t for _, t in rows])
+                                               if rows else np.zeros((0, embedder.dim),
+                                                                     np.float32)),
+                    documents=[], opt_out=None,
+                    tokens=TokenStore.open(tmp_path, embedder.dim))
+
+
+def _order(snapshot: Snapshot, config: RankingConfig) -> list[str]:
+    ranked = rank(snapshot, FakeTokenEmbedder(), "retention period deletion", config)
+    return [snapshot.passages[int(r)].id for r in ranked.rows]
+
+
+def test_late_interaction_finds_the_passage_with_every_question_word(tmp_path: Path) -> None:
+    snapshot = _late_snapshot(tmp_path)
+    # one pooled vector: the short passage is closer, though it lacks "deletion"
+    assert _order(snapshot, RankingConfig(late_weight=0.0))[0] == "short"
+    assert _order(snapshot, RankingConfig())[0] == "long"
+
+
+def test_late_interaction_does_not_reorder_when_an_faq_entry_vouches(tmp_path: Path) -> None:
+    snapshot = _late_snapshot(tmp_path, faq_cites="other")
+    order = _order(snapshot, RankingConfig())
+    assert "other" in order  # lifted by the FAQ entry, which also turns token matching off
+    assert order.index("short") < order.index("long")
+
+
+def test_unreadable_token_file_ranks_without_it(tmp_path: Path,
+                                                caplog: pytest.LogCaptureFixture) -> None:
+    snapshot = _late_snapshot(tmp_path)
+    (tmp_path / "tokens.f16").unlink()
+    assert _order(snapshot, RankingConfig()) == _order(snapshot, RankingConfig(late_weight=0.0))
+    assert "token vectors unreadable" in caplog.text and "retention" not in caplog.text
