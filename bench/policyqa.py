@@ -75,35 +75,41 @@ def evaluate(
 ) -> dict[str, dict[str, float]]:
     """Hit@1, Hit@3, MRR for BM25-only, dense-only and faqbot (plus ``extra`` rankers).
 
-    The segments are embedded as an index build would: with their content tokens when the
-    embedder gives them, so faqbot ranks with late interaction as it does in service.
+    The baselines get the question as it is. faqbot gets it as the engine embeds it
+    (:func:`faqbot.search.query_text`: spelling repaired, informal words expanded), and the
+    segments as an index build embeds them: with their content tokens when the embedder
+    gives them, so it ranks with late interaction as it does in service.
     """
-    from faqbot.search import normalise_query, prepare
+    from faqbot.search import prepare, query_text
 
     config = config or RankingConfig()
+    asked: dict[str, tuple[np.ndarray, TextTokens | None]] = {}  # faqbot's view, per question
     rankers: dict[str, Callable[[Snapshot, str, np.ndarray], list[int]]] = {
         "bm25": lambda s, q, v: list(np.argsort(-prepare(s).keyword.scores(q), kind="stable")),
         "dense": lambda s, q, v: list(np.argsort(-(s.passage_index.reconstruct_n(
             0, s.passage_index.ntotal) @ v), kind="stable")),
-        "faqbot": lambda s, q, v: _faqbot_order(s, q, v, embedder, config, asked.get(q)),
+        "faqbot": lambda s, q, v: _faqbot_order(s, q, *asked[q], embedder, config),
     }
     rankers.update(extra or {})
     totals = {name: np.zeros(3) for name in rankers}
     pairs = 0
     started = time.perf_counter()
-    asked: dict[str, TextTokens] = {}  # the current policy's question tokens
+    late = isinstance(embedder, TokenEmbedder) and bool(config.late_weight)
     for policy in policies:
         questions = [q for q, _ in policy.questions]
-        queries = [normalise_query(q) for q in questions]
-        if isinstance(embedder, TokenEmbedder) and config.late_weight:
+        if late:
             vectors, tokens = embedder.embed_with_tokens(policy.segments)
-            q_vectors, q_tokens = embedder.embed_with_tokens(queries)
-            asked = dict(zip(questions, q_tokens, strict=True))
         else:
             vectors, tokens = embedder.embed(policy.segments), None
-            q_vectors = embedder.embed(queries)
         snapshot = _snapshot(policy, vectors, tokens)
-        for (question, gold), vector in zip(policy.questions, q_vectors, strict=True):
+        queries = [query_text(snapshot, q, config, embedder) for q in questions]
+        if late:
+            q_vectors, q_tokens = embedder.embed_with_tokens(queries)
+        else:
+            q_vectors, q_tokens = embedder.embed(queries), [None] * len(queries)
+        asked = {q: (v, t) for q, v, t in zip(questions, q_vectors, q_tokens, strict=True)}
+        plain = embedder.embed(questions)
+        for (question, gold), vector in zip(policy.questions, plain, strict=True):
             pairs += 1
             for name, ranker in rankers.items():
                 totals[name] += _scores(ranker(snapshot, question, vector), gold)
@@ -114,8 +120,9 @@ def evaluate(
     return out
 
 
-def _faqbot_order(snapshot: Snapshot, question: str, vector: np.ndarray, embedder: Embedder,
-                  config: RankingConfig, tokens: TextTokens | None) -> list[int]:
+def _faqbot_order(snapshot: Snapshot, question: str, vector: np.ndarray,
+                  tokens: TextTokens | None, embedder: Embedder,
+                  config: RankingConfig) -> list[int]:
     config = RankingConfig(**{**config.__dict__, "candidates": len(snapshot.passages)})
     ranked = rank(snapshot, embedder, question, config, query_vector=vector,
                   query_tokens=tokens)
