@@ -164,7 +164,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--hnsw-from", type=int, default=10**12)
     args = parser.parse_args(argv)
 
-    from bench.vectors import CachingEmbedder, VectorCache
+    from bench.vectors import CachingEmbedder, VectorCache, caching_embedder
 
     written = write_knowledge(args.knowledge, args.passages, args.base)
     started = time.perf_counter()
@@ -173,7 +173,7 @@ def main(argv: list[str] | None = None) -> int:
     rss_model = proc_status_mb()
     embedder: Any = inner
     if args.cache is not None:
-        embedder = CachingEmbedder(inner, VectorCache(args.cache, inner.model_id, inner.dim))
+        embedder = caching_embedder(inner, VectorCache(args.cache, inner.model_id, inner.dim))
     try:
         result = build(args.knowledge, args.index, embedder, args.hnsw_from)
     finally:

@@ -16,7 +16,8 @@ from pathlib import Path
 
 import numpy as np
 
-from faqbot.embedding import Embedder
+from faqbot.embedding import Embedder, TokenEmbedder
+from faqbot.late import TextTokens
 
 #: Save what was embedded every this many new vectors, so an interrupted fill keeps its work.
 CHECKPOINT_EVERY = 4096
@@ -137,3 +138,32 @@ class CachingEmbedder:
         rate = self.embedded / self.embed_seconds if self.embed_seconds else float("nan")
         return {"from_cache": self.hits, "embedded": self.embedded,
                 "embed_seconds": self.embed_seconds, "passages_per_s": rate}
+
+
+class TokenCachingEmbedder(CachingEmbedder):
+    """A CachingEmbedder whose model also gives content tokens (faqbot.late).
+
+    Token vectors are not cached (about 45 KB per passage): an index build that keeps them
+    (corpora up to faqbot.late.TOKENS_UP_TO passages) runs the model on every passage again,
+    and the pooled vectors it gets on the way go into the cache.
+    """
+
+    def __init__(self, inner: TokenEmbedder, cache: VectorCache) -> None:
+        super().__init__(inner, cache)
+        self.token_inner = inner
+
+    def embed_with_tokens(self, texts: list[str]) -> tuple[np.ndarray, list[TextTokens]]:
+        started = time.perf_counter()
+        vectors, tokens = self.token_inner.embed_with_tokens(texts)
+        self.embed_seconds += time.perf_counter() - started
+        self.embedded += len(texts)
+        for text, vector in zip(texts, vectors, strict=True):
+            self.cache.put(text_key(text), vector)
+        return vectors, tokens
+
+
+def caching_embedder(inner: Embedder, cache: VectorCache) -> CachingEmbedder:
+    """The caching wrapper that gives what ``inner`` gives: tokens too when it has them."""
+    if isinstance(inner, TokenEmbedder):
+        return TokenCachingEmbedder(inner, cache)
+    return CachingEmbedder(inner, cache)

@@ -104,6 +104,23 @@ def test_vector_cache_round_trip_without_pickle(tmp_path: Path) -> None:
     assert np.load(keys, allow_pickle=False).shape == (2,)
 
 
+def test_caching_embedder_passes_tokens_through_and_caches_their_vectors(
+        tmp_path: Path) -> None:
+    from bench.vectors import TokenCachingEmbedder, VectorCache, caching_embedder
+    from faqbot.embedding import TokenEmbedder
+    from tests.fakes import FakeTokenEmbedder
+
+    inner = FakeTokenEmbedder()
+    wrapped = caching_embedder(inner, VectorCache(tmp_path, inner.model_id, inner.dim))
+    assert isinstance(wrapped, TokenCachingEmbedder) and isinstance(wrapped, TokenEmbedder)
+    vectors, tokens = wrapped.embed_with_tokens(["retention period", "cookies"])
+    assert [len(t.ids) for t in tokens] == [2, 1]
+    assert np.allclose(wrapped.embed(["cookies"]), vectors[1])
+    assert wrapped.stats()["from_cache"] == 1
+    plain = caching_embedder(FakeEmbedder(), VectorCache(tmp_path, inner.model_id, inner.dim))
+    assert not isinstance(plain, TokenEmbedder)
+
+
 def test_generated_corpora_are_prefixes_of_each_other(tmp_path: Path) -> None:
     from bench.corpus import generated_file, write_knowledge
 
