@@ -32,7 +32,7 @@ from bench.common import (
     summary_ms,
 )
 from bench.corpus import BUNDLED
-from faqbot.embedding import Embedder
+from faqbot.embedding import Embedder, TokenEmbedder
 from faqbot.index import HNSW_FROM, IndexStore, Snapshot, make_faiss_index, search_one_query
 from faqbot.memory import release_free_memory
 from faqbot.search import (
@@ -158,12 +158,22 @@ def ef_sweep(flat: Any, hnsw: Any, vectors: np.ndarray, k: int,
 
 def components(engine: Engine, questions: Sequence[str],
                vectors: np.ndarray) -> dict[str, dict[str, float]]:
-    """Time each step of an answer separately (the question vector given, so no encoding)."""
+    """Time each step of an answer separately (the question vector given, so no encoding).
+
+    Where the index has token vectors, ranking is timed again with the question's tokens
+    given too: the late-interaction rerank, which runs when no FAQ entry lends weight.
+    """
     snapshot, config, embedder = engine.snapshot, engine.config, engine.embedder
     prepared = prepare(snapshot, embedder)
+    tokens: list[Any] = [None] * len(questions)
+    if isinstance(embedder, TokenEmbedder) and snapshot.tokens is not None:
+        _, found = embedder.embed_with_tokens([query_text(snapshot, q, config, embedder)
+                                               for q in questions])
+        tokens = list(found)
     steps: dict[str, list[float]] = {name: [] for name in (
         "query_text (spelling, synonyms)", "bm25 keyword scores", "faiss passage search",
-        "faq search", "rank without encoding", "shape answer")}
+        "faq search", "rank without encoding", "rank without encoding, tokens given",
+        "shape answer")}
 
     def timed(name: str, call: Callable[[], Any]) -> Any:
         started = time.perf_counter()
@@ -172,7 +182,7 @@ def components(engine: Engine, questions: Sequence[str],
         return out
 
     k = min(config.candidates, max(1, snapshot.passage_index.ntotal))
-    for question, vector in zip(questions, vectors, strict=True):
+    for question, vector, question_tokens in zip(questions, vectors, tokens, strict=True):
         row = vector.reshape(1, -1)
         query = timed("query_text (spelling, synonyms)",
                       lambda q=question: query_text(snapshot, q, config, embedder))
@@ -182,8 +192,12 @@ def components(engine: Engine, questions: Sequence[str],
         ranked = timed("rank without encoding",
                        lambda q=question, v=vector: rank(snapshot, embedder, q, config,
                                                          query_vector=v))
+        if question_tokens is not None:
+            timed("rank without encoding, tokens given",
+                  lambda q=question, v=vector, t=question_tokens:
+                  rank(snapshot, embedder, q, config, query_vector=v, query_tokens=t))
         timed("shape answer", lambda r=ranked: shape_answer(snapshot, r, config, 3))
-    return {name: summary_ms(values) for name, values in steps.items()}
+    return {name: summary_ms(values) for name, values in steps.items() if values}
 
 
 def profile_calls(calls: Sequence[Callable[[], Any]], top: int = 15) -> list[dict[str, Any]]:

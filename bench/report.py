@@ -148,9 +148,10 @@ def _latency(lat: dict[str, Any]) -> list[str]:
                      "prepare s (BM25, speller)", "RSS of index+prepared MB",
                      "other index built here, s"], rows)
     lines += ["", "Where an answer's time goes, per step (question vector given; ms):", ""]
-    names = list(lat["sizes"][0]["components"]) if lat["sizes"] else []
+    names = list(dict.fromkeys(n for s in lat["sizes"] for n in s["components"]))
     rows = [[name, *(f"{s['components'][name]['median']:.2f} / "
-                     f"{s['components'][name]['p95']:.2f}" for s in lat["sizes"])]
+                     f"{s['components'][name]['p95']:.2f}" if name in s["components"]
+                     else "no token vectors" for s in lat["sizes"])]
             for name in names]
     lines += _table(["step (p50 / p95)", *(f"{s['passages']:,}" for s in lat["sizes"])], rows)
     big = lat["sizes"][-1] if lat["sizes"] else None

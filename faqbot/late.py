@@ -50,10 +50,17 @@ def content_mask(pieces: list[str]) -> np.ndarray:
     """Which word pieces to keep: words and numbers that are not function words.
 
     Continuations ("##ing") are kept: they belong to a longer, rarer word. Special tokens
-    ([CLS], [SEP]) and punctuation are dropped.
+    ([CLS], [SEP], <s>) and punctuation are dropped. SentencePiece and byte-level BPE mark a
+    word's start ("▁data", "Ġdata") where WordPiece marks its continuations; the mark is
+    ignored, so other models' tokenizers work too.
     """
-    return np.array([p.startswith("##") or (p.isalnum() and p.casefold() not in FUNCTION_WORDS)
-                     for p in pieces], dtype=bool)
+    def keep(piece: str) -> bool:
+        if piece.startswith("##"):
+            return True
+        word = piece.lstrip("\u2581\u0120")  # ▁ (SentencePiece), Ġ (byte-level BPE)
+        return word.isalnum() and word.casefold() not in FUNCTION_WORDS
+
+    return np.array([keep(p) for p in pieces], dtype=bool)
 
 
 def unit_rows(matrix: np.ndarray) -> np.ndarray:

@@ -21,6 +21,10 @@ def test_content_mask_drops_function_words_punctuation_and_special_tokens() -> N
               "[SEP]"]
     kept = [p for p, keep in zip(pieces, content_mask(pieces), strict=True) if keep]
     assert kept == ["opt", "out", "advert", "##ising", "2024"]  # "out" is a topic word here
+    sentencepiece = ["<s>", "\u2581How", "\u2581do", "\u2581opt", "\u2581out", "ing", "?", "</s>"]
+    assert content_mask(sentencepiece).tolist() == [False, False, False, True, True, True,
+                                                    False, False]
+    assert content_mask(["\u0120the", "\u0120retention"]).tolist() == [False, True]
 
 
 def test_store_on_disk_reads_back_what_was_written(tmp_path: Path) -> None:
