@@ -201,8 +201,10 @@ def maxsim(query: TextTokens, passages: list[np.ndarray], idf: Idf) -> np.ndarra
     if not len(present):
         return out
     stacked = np.concatenate([passages[i] for i in present]).astype(np.float32)
-    sims = query.vectors @ stacked.T  # (question tokens, all candidate tokens)
+    # einsum, not BLAS: the product is small, and waking BLAS threads that then spin while
+    # the model needs both cores made encoding the next question several times slower
+    sims = np.einsum("qd,td->qt", query.vectors, stacked)  # (question tokens, all tokens)
     bounds = np.concatenate([[0], np.cumsum(lengths[present])[:-1]])
     best = np.maximum.reduceat(sims, bounds, axis=1)  # (question tokens, candidates)
-    out[present] = weights @ best / weights.sum()
+    out[present] = np.einsum("q,qc->c", weights, best) / weights.sum()
     return out
