@@ -200,11 +200,24 @@ def maxsim(query: TextTokens, passages: list[np.ndarray], idf: Idf) -> np.ndarra
     present = np.flatnonzero(lengths)
     if not len(present):
         return out
-    stacked = np.concatenate([passages[i] for i in present]).astype(np.float32)
-    # einsum, not BLAS: the product is small, and waking BLAS threads that then spin while
-    # the model needs both cores made encoding the next question several times slower
-    sims = np.einsum("qd,td->qt", query.vectors, stacked)  # (question tokens, all tokens)
+    stacked = np.concatenate([passages[i] for i in present])  # float16, as stored
+    sims = _cosines(np.ascontiguousarray(query.vectors, dtype=np.float32), stacked)
     bounds = np.concatenate([[0], np.cumsum(lengths[present])[:-1]])
     best = np.maximum.reduceat(sims, bounds, axis=1)  # (question tokens, candidates)
     out[present] = np.einsum("q,qc->c", weights, best) / weights.sum()
     return out
+
+
+def _cosines(query: np.ndarray, tokens: np.ndarray) -> np.ndarray:
+    """(question tokens, passage tokens) dot products, in torch.
+
+    Measured per reranked question (20 candidates, ~1,200 float16 token vectors): numpy's
+    float16 → float32 cast alone took 0.9 ms, torch's cast and product together 0.2 ms; and
+    numpy's BLAS threads, woken by the product, spun while the model encoded the next question
+    (its p95 went from 14 to ~100 ms). torch runs on the threads the model already uses, and is
+    loaded whenever a model that gives tokens is.
+    """
+    import torch
+
+    product = torch.from_numpy(query) @ torch.from_numpy(tokens).float().T
+    return product.numpy()
