@@ -30,7 +30,8 @@ from bench.common import (
     subprocess_env,
 )
 from bench.corpus import BUNDLED, small_files
-from faqbot.embedding import Embedder
+from faqbot.embedding import Embedder, TokenEmbedder
+from faqbot.late import TextTokens
 
 
 class TimedEmbedder:
@@ -53,6 +54,25 @@ class TimedEmbedder:
         self.seconds += time.perf_counter() - started
         self.texts += len(texts)
         return out
+
+
+class TimedTokenEmbedder(TimedEmbedder):
+    """TimedEmbedder for a model that gives tokens too: builds keep them, as faqbot's do."""
+
+    def __init__(self, inner: TokenEmbedder) -> None:
+        super().__init__(inner)
+        self.token_inner = inner
+
+    def embed_with_tokens(self, texts: list[str]) -> tuple[np.ndarray, list[TextTokens]]:
+        started = time.perf_counter()
+        out = self.token_inner.embed_with_tokens(texts)
+        self.seconds += time.perf_counter() - started
+        self.texts += len(texts)
+        return out
+
+
+def timed(inner: Embedder) -> TimedEmbedder:
+    return TimedTokenEmbedder(inner) if isinstance(inner, TokenEmbedder) else TimedEmbedder(inner)
 
 
 def _update(knowledge: Path, index: Path, embedder: TimedEmbedder) -> dict[str, Any]:
@@ -92,7 +112,7 @@ def _top_costs(profiler: cProfile.Profile, top: int = 12) -> list[dict[str, Any]
 def child(knowledge: Path, index: Path, spec: str) -> dict[str, Any]:
     """Full build, one-file update, a profiled second update; timings and peak memory."""
     started = time.perf_counter()
-    embedder = TimedEmbedder(load_embedder(spec))
+    embedder = timed(load_embedder(spec))
     model_s = time.perf_counter() - started
     rss_model = proc_status_mb()
     full = _update(knowledge, index, embedder)

@@ -72,6 +72,7 @@ class SentenceTransformerEmbedder:
         self.model_id, self._source = resolve_model(spec)
         self.batch_size = batch_size
         self._lock = threading.Lock()
+        self._content: np.ndarray | None = None
         try:
             from sentence_transformers import SentenceTransformer
 
@@ -122,14 +123,23 @@ class SentenceTransformerEmbedder:
             outputs = self._model.encode(texts, batch_size=self.batch_size, output_value=None,
                                          show_progress_bar=False)
         pooled = unit_rows(np.stack([o["sentence_embedding"].float().numpy() for o in outputs]))
+        content = self._content_ids()
         tokens = []
         for out in outputs:
-            length = int(out["attention_mask"].sum())  # a batch is padded to its longest text
-            ids = out["input_ids"][:length].numpy()
-            keep = content_mask(self._model.tokenizer.convert_ids_to_tokens(ids.tolist()))
-            vectors = unit_rows(out["token_embeddings"][:length].float().numpy()[keep])
+            real = out["attention_mask"].bool().numpy()  # a batch is padded to its longest text
+            ids = out["input_ids"].numpy()[real]
+            keep = content[np.minimum(ids, len(content) - 1)] & (ids < len(content))
+            vectors = unit_rows(out["token_embeddings"].float().numpy()[real][keep])
             tokens.append(TextTokens(vectors, ids[keep].astype(np.int32)))
         return np.ascontiguousarray(pooled), tokens
+
+    def _content_ids(self) -> np.ndarray:
+        """Per tokenizer id: is it a content word piece (``faqbot.late.content_mask``)."""
+        if self._content is None:
+            tokenizer = self._model.tokenizer
+            self._content = content_mask(tokenizer.convert_ids_to_tokens(list(range(len(
+                tokenizer)))))
+        return self._content
 
 
 def load_embedder(spec: str) -> Embedder:

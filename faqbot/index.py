@@ -41,6 +41,7 @@ from faqbot.late import (
     TOKENS_VERSION,
     TextTokens,
     TokenStore,
+    TokenWriter,
     write_tokens,
 )
 from faqbot.memory import release_free_memory
@@ -189,6 +190,8 @@ class IndexStore:
             )
         for file_name, expected in manifest.get("checksums", {}).items():
             path = folder / file_name
+            if file_name in TOKEN_FILES:
+                continue  # optional: checked by _open_tokens, which can do without them
             if not path.exists() or _file_sha(path) != expected:
                 raise StoreError(
                     f"index file {path} is missing or corrupt: run 'faqbot index --rebuild'"
@@ -199,15 +202,13 @@ class IndexStore:
             knowledge = json.loads((folder / "knowledge.json").read_text("utf-8"))
             passage_index = tune_loaded_index(faiss.read_index(str(folder / "passages.faiss")))
             faq_index = faiss.read_index(str(folder / "faq.faiss"))
-            tokens = (TokenStore.open(folder, int(manifest["dim"]))
-                      if manifest.get("tokens") == TOKENS_VERSION else None)
         except (OSError, ValueError, RuntimeError) as exc:
             raise StoreError(f"index version {name} cannot be read ({exc.__class__.__name__}): "
                              "run 'faqbot index --rebuild'") from None
         release_free_memory()  # the parsed JSON rows are gone; give their pages back
-        if (passage_index.ntotal != len(passages) or faq_index.ntotal != len(faq_rows_raw)
-                or (tokens is not None and len(tokens) != len(passages))):
+        if passage_index.ntotal != len(passages) or faq_index.ntotal != len(faq_rows_raw):
             raise StoreError(f"index version {name} is inconsistent: run 'faqbot index --rebuild'")
+        tokens = _open_tokens(folder, manifest, len(passages))
         return Snapshot(
             name=name,
             manifest=manifest,
@@ -306,14 +307,16 @@ class IndexStore:
             tokenised = set(to_tokenise)
             missing = [k for k in dict.fromkeys(p_keys + f_keys)
                        if k not in vectors and k not in tokenised]
-            embedded, new_tokens = _embed_in_batches(
-                embedder, [texts[k] for k in to_tokenise + missing], to_tokenise + missing,
-                progress, with_tokens=len(to_tokenise))
-            vectors.update(embedded)
-
             name = _version_name()
             tmp = self.versions / f".tmp-{name}"
             tmp.mkdir(parents=True)
+            # new passages' tokens go to a spool file as they are embedded, not into memory
+            spool = TokenWriter(tmp / "tokens.spool", embedder.dim)
+            embedded, new_rows = _embed_in_batches(
+                embedder, [texts[k] for k in to_tokenise + missing], to_tokenise + missing,
+                progress, spool=spool, with_tokens=len(to_tokenise))
+            spooled = spool.finish()
+            vectors.update(embedded)
             p_matrix = _matrix(vectors, p_keys, embedder.dim)
             f_matrix = _matrix(vectors, f_keys, embedder.dim)
             _write_jsonl(tmp / "passages.jsonl",
@@ -325,10 +328,13 @@ class IndexStore:
             _write_faiss(tmp / "passages.faiss", p_matrix, hnsw_from, PASSAGE_STORAGE)
             _write_faiss(tmp / "faq.faiss", f_matrix, hnsw_from)
             files = _FILES
+            token_dim = None
             if with_tokens:
-                write_tokens(tmp, (new_tokens[k] if k in new_tokens else old_tokens[k]()
-                                   for k in p_keys), embedder.dim)
+                token_dim = write_tokens(tmp, (spooled.text_tokens(new_rows[k]) if k in new_rows
+                                               else old_tokens[k]() for k in p_keys),
+                                         spooled.dim)
                 files += TOKEN_FILES
+            (tmp / "tokens.spool").unlink()
             knowledge = {
                 "faq": [e.model_dump(mode="json") for e in kb.faq],
                 "opt_out": kb.opt_out.model_dump(mode="json") if kb.opt_out else None,
@@ -345,6 +351,7 @@ class IndexStore:
                 "index_type": "hnsw" if len(passages) >= hnsw_from else "flat",
                 "vector_storage": PASSAGE_STORAGE,
                 "tokens": TOKENS_VERSION if with_tokens else False,
+                "token_dim": token_dim,
                 "files": new_files,
                 "counts": {"documents": len(kb.documents), "passages": len(passages),
                            "faq": len(kb.faq), "faq_phrasings": len(faq_rows),
@@ -446,10 +453,28 @@ def _version_name() -> str:
     return f"{stamp}-{uuid.uuid4().hex[:6]}"
 
 
+def _open_tokens(folder: Path, manifest: dict[str, Any], passages: int) -> TokenStore | None:
+    """A version's token vectors, or None when it has none or they are unusable: answers then
+    rank without late interaction rather than not at all (a warning says how to mend it)."""
+    if manifest.get("tokens") != TOKENS_VERSION:
+        return None
+    checksums = manifest.get("checksums", {})
+    try:
+        for file_name in TOKEN_FILES:
+            if _file_sha(folder / file_name) != checksums.get(file_name):
+                raise ValueError(f"{file_name} does not match its checksum")
+        store = TokenStore.open(folder, int(manifest.get("token_dim") or manifest["dim"]))
+        if len(store) != passages:
+            raise ValueError(f"token vectors for {len(store)} passages, not {passages}")
+    except (OSError, ValueError) as exc:
+        log.warning("index version %s: token vectors unusable (%s), ranking without late "
+                    "interaction: run 'faqbot index --rebuild'", folder.name, exc)
+        return None
+    return store
+
+
 def _token_reader(store: TokenStore, row: int) -> Callable[[], TextTokens]:
-    def read() -> TextTokens:
-        return TextTokens(store.groups([row])[0], store.token_ids(row))
-    return read
+    return lambda: store.text_tokens(row)
 
 
 def _embed_in_batches(
@@ -458,24 +483,26 @@ def _embed_in_batches(
     keys: list[str],
     progress: Callable[[int, int], None] | None,
     batch: int = 64,
+    spool: TokenWriter | None = None,
     with_tokens: int = 0,
-) -> tuple[dict[str, np.ndarray], dict[str, TextTokens]]:
-    """Vectors by key; the first ``with_tokens`` texts also give their content tokens."""
+) -> tuple[dict[str, np.ndarray], dict[str, int]]:
+    """Vectors by key; the first ``with_tokens`` texts also give their content tokens, which
+    are appended to ``spool`` (their rows there by key)."""
     out: dict[str, np.ndarray] = {}
-    tokens: dict[str, TextTokens] = {}
+    rows: dict[str, int] = {}
     start = 0
     while start < len(texts):
         end = min(start + batch, with_tokens if start < with_tokens else len(texts))
-        if start < with_tokens and isinstance(embedder, TokenEmbedder):
+        if start < with_tokens and spool is not None and isinstance(embedder, TokenEmbedder):
             vectors, found = embedder.embed_with_tokens(texts[start:end])
-            tokens.update(zip(keys[start:end], found, strict=True))
+            rows.update((k, spool.add(t)) for k, t in zip(keys[start:end], found, strict=True))
         else:
             vectors = embedder.embed(texts[start:end])
         out.update(zip(keys[start:end], vectors, strict=True))
         start = end
         if progress:
             progress(start, len(texts))
-    return out, tokens
+    return out, rows
 
 
 def _matrix(vectors: dict[str, np.ndarray], keys: list[str], dim: int) -> np.ndarray:

@@ -95,10 +95,9 @@ class TokenStore:
             raise ValueError("token offsets are not increasing from 0")
         if len(self.ids) != rows:
             raise ValueError(f"{len(self.ids)} token ids for {rows} token vectors")
-        size = (vectors.stat().st_size // (2 * dim) if isinstance(vectors, Path)
-                else len(vectors))
-        if size != rows:
-            raise ValueError(f"{size} token vectors for {rows} offsets")
+        size = vectors.stat().st_size if isinstance(vectors, Path) else len(vectors) * 2 * dim
+        if size != rows * 2 * dim:
+            raise ValueError(f"{size} bytes of token vectors for {rows} offsets of width {dim}")
 
     @classmethod
     def from_tokens(cls, tokens: list[TextTokens], dim: int) -> TokenStore:
@@ -113,7 +112,7 @@ class TokenStore:
 
     @classmethod
     def open(cls, folder: Path, dim: int) -> TokenStore:
-        """The store an index version wrote with :func:`write_tokens`."""
+        """The store an index version wrote with :func:`write_tokens` (``dim``: its width)."""
         offsets = np.load(folder / "token_offsets.npy", allow_pickle=False)
         ids = np.load(folder / "token_ids.npy", allow_pickle=False)
         return cls(folder / "tokens.f16", offsets, ids, dim)
@@ -132,6 +131,8 @@ class TokenStore:
             for r in rows:
                 start, end = int(self.offsets[r]), int(self.offsets[r + 1])
                 data = os.pread(fd, (end - start) * width, start * width)
+                if len(data) != (end - start) * width:
+                    raise OSError(f"token file {self._vectors} is shorter than its offsets")
                 out.append(np.frombuffer(data, dtype=np.float16).reshape(-1, self.dim))
         finally:
             os.close(fd)
@@ -139,6 +140,10 @@ class TokenStore:
 
     def token_ids(self, row: int) -> np.ndarray:
         return self.ids[self.offsets[row] : self.offsets[row + 1]]
+
+    def text_tokens(self, row: int) -> TextTokens:
+        """One passage's tokens as stored (float16 vectors)."""
+        return TextTokens(self.groups([row])[0], self.token_ids(row))
 
     def idf(self) -> Idf:
         """BM25's inverse document frequency of each tokenizer id over the passages."""
@@ -165,28 +170,63 @@ class Idf:
             np.float32)
 
 
-def write_tokens(folder: Path, groups: Iterable[TextTokens], dim: int) -> None:
-    """Write each passage's tokens, in passage order, as the files ``TokenStore.open`` reads.
+class TokenWriter:
+    """Appends passages' tokens to a flat float16 file, one passage at a time.
+
+    The width is the first non-empty passage's (a model with a projection layer has token
+    vectors wider or narrower than its sentence vectors); every passage must share it.
+    """
+
+    def __init__(self, path: Path, dim: int) -> None:
+        self.path = path
+        self.dim = dim
+        self._width: int | None = None
+        self._offsets = [0]
+        self._ids: list[np.ndarray] = []
+        self._handle = open(path, "wb")  # noqa: SIM115 - closed by finish()
+
+    def add(self, tokens: TextTokens) -> int:
+        """Append one passage's tokens; return its row."""
+        vectors = np.asarray(tokens.vectors)
+        ids = np.asarray(tokens.ids, dtype=np.int32)
+        if len(ids) != len(vectors):
+            raise ValueError(f"{len(ids)} token ids for {len(vectors)} token vectors")
+        if len(vectors):
+            if vectors.ndim != 2 or vectors.shape[1] != (self._width or vectors.shape[1]):
+                raise ValueError(f"token vectors of shape {vectors.shape}, not width "
+                                 f"{self._width}")
+            self._width = vectors.shape[1]
+            self._handle.write(np.ascontiguousarray(vectors, dtype=np.float16).tobytes())
+        self._offsets.append(self._offsets[-1] + len(vectors))
+        self._ids.append(ids)
+        return len(self._offsets) - 2
+
+    def finish(self) -> TokenStore:
+        """Close the file and return a store that reads it."""
+        self._handle.flush()
+        os.fsync(self._handle.fileno())
+        self._handle.close()
+        ids = np.concatenate(self._ids) if self._ids else np.zeros(0, dtype=np.int32)
+        return TokenStore(self.path, np.array(self._offsets, dtype=np.int64), ids,
+                          self._width or self.dim)
+
+
+def write_tokens(folder: Path, groups: Iterable[TextTokens], dim: int) -> int:
+    """Write each passage's tokens, in passage order, as the files ``TokenStore.open`` reads;
+    return the width of the vectors written (``dim`` when there are none).
 
     Vectors are written one passage at a time: nothing holds them all.
     """
-    offsets = [0]
-    ids: list[np.ndarray] = []
-    with open(folder / "tokens.f16", "wb") as handle:
-        for tokens in groups:
-            block = np.ascontiguousarray(tokens.vectors, dtype=np.float16).reshape(-1, dim)
-            handle.write(block.tobytes())
-            offsets.append(offsets[-1] + len(block))
-            ids.append(np.asarray(tokens.ids, dtype=np.int32))
-        handle.flush()
-        os.fsync(handle.fileno())
-    arrays = {"token_offsets.npy": np.array(offsets, dtype=np.int64),
-              "token_ids.npy": np.concatenate(ids) if ids else np.zeros(0, dtype=np.int32)}
-    for name, array in arrays.items():
+    writer = TokenWriter(folder / "tokens.f16", dim)
+    for tokens in groups:
+        writer.add(tokens)
+    store = writer.finish()
+    for name, array in (("token_offsets.npy", store.offsets), ("token_ids.npy", store.ids)):
         with open(folder / name, "wb") as handle:
             np.save(handle, array, allow_pickle=False)
             handle.flush()
             os.fsync(handle.fileno())
+    return store.dim
 
 
 def maxsim(query: TextTokens, passages: list[np.ndarray], idf: Idf) -> np.ndarray:

@@ -313,14 +313,17 @@ def _token_embedder(snapshot: Snapshot, embedder: Embedder,
 
 
 def _late_scores(snapshot: Snapshot, rows: np.ndarray, query: TextTokens, idf: Idf) -> np.ndarray:
-    """MaxSim of each candidate; zeros (no rerank) if the token file cannot be read."""
+    """MaxSim of each candidate; zeros (no rerank) if the token file cannot be read, for
+    example when its version was pruned while a question still used it (said once)."""
     assert snapshot.tokens is not None
-    try:
-        groups = snapshot.tokens.groups(rows.tolist())
-    except OSError as exc:
-        log.warning("token vectors unreadable, ranking without them: %s", exc.__class__.__name__)
-        return np.zeros(len(rows), dtype=np.float32)
-    return maxsim(query, groups, idf)
+    if not snapshot.extras.get("tokens_unreadable"):
+        try:
+            return maxsim(query, snapshot.tokens.groups(rows.tolist()), idf)
+        except (OSError, ValueError) as exc:
+            snapshot.extras["tokens_unreadable"] = True
+            log.warning("index version %s: token vectors unreadable (%s), ranking without "
+                        "them", snapshot.name, exc.__class__.__name__)
+    return np.zeros(len(rows), dtype=np.float32)
 
 
 def _reconstruct(index: Any, rows: list[int]) -> np.ndarray:

@@ -245,10 +245,36 @@ def test_index_without_token_vectors(knowledge: Path, tmp_path: Path,
     assert store.stale_reason(kb, FakeEmbedder.model_id) == "token vectors missing or changed"
 
 
-def test_corrupt_token_file_is_detected(knowledge: Path, tmp_path: Path) -> None:
+@pytest.mark.parametrize("damage", ["truncate", "delete"])
+def test_unusable_token_files_leave_the_index_serving(
+        knowledge: Path, tmp_path: Path, damage: str, caplog: pytest.LogCaptureFixture) -> None:
     build(knowledge, tmp_path / "ix", FakeTokenEmbedder())
     store = IndexStore(tmp_path / "ix")
     path = store.versions / store.current_name() / "tokens.f16"
-    path.write_bytes(path.read_bytes()[:-2])
-    with pytest.raises(StoreError, match="faqbot index"):
-        store.load()
+    if damage == "truncate":
+        path.write_bytes(path.read_bytes()[:-2])
+    else:
+        path.unlink()
+    snapshot = store.load()  # everything else is whole: it loads, without late interaction
+    assert snapshot.tokens is None and snapshot.passages
+    assert "token vectors unusable" in caplog.text and "faqbot index --rebuild" in caplog.text
+    report = store.build(load_knowledge(knowledge), FakeTokenEmbedder())
+    assert report.embedded == len(snapshot.passages)  # the next build makes them again
+    assert store.load().tokens is not None
+
+
+def test_token_vectors_may_be_narrower_than_sentence_vectors(knowledge: Path,
+                                                             tmp_path: Path) -> None:
+    """A model with a projection layer: its token vectors have their own width."""
+
+    class Projected(FakeTokenEmbedder):
+        def embed_with_tokens(self, texts):  # type: ignore[no-untyped-def]
+            pooled, tokens = super().embed_with_tokens(texts)
+            return pooled, [type(t)(t.vectors[:, :16], t.ids) for t in tokens]
+
+    build(knowledge, tmp_path / "ix", Projected())
+    store = IndexStore(tmp_path / "ix")
+    snapshot = store.load()
+    assert snapshot.tokens is not None and snapshot.tokens.dim == 16
+    assert store.read_manifest()["token_dim"] == 16
+    assert not list((store.versions / snapshot.name).glob("*.spool"))

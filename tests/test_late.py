@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from faqbot.late import TextTokens, TokenStore, content_mask, maxsim, write_tokens
+from faqbot.late import TextTokens, TokenStore, TokenWriter, content_mask, maxsim, write_tokens
 
 
 def _tokens(rng: np.random.Generator, n: int, dim: int = 8) -> TextTokens:
@@ -49,6 +49,11 @@ def test_store_refuses_files_that_disagree(tmp_path: Path) -> None:
     data.write_bytes(data.read_bytes()[:-16])  # one token vector short
     with pytest.raises(ValueError, match="token vectors"):
         TokenStore.open(tmp_path, dim=8)
+    write_tokens(tmp_path, [_tokens(rng, 3), _tokens(rng, 2)], dim=8)
+    store = TokenStore.open(tmp_path, dim=8)
+    data.write_bytes(data.read_bytes()[:-16])  # shortened after opening: a read says so
+    with pytest.raises(OSError, match="shorter"):
+        store.groups([1])
     with pytest.raises(ValueError, match="increasing"):
         TokenStore(np.zeros((2, 8), np.float16), np.array([0, 3, 2]), np.zeros(2, np.int32), 8)
 
@@ -79,3 +84,16 @@ def test_maxsim_is_the_idf_weighted_mean_of_best_token_cosines() -> None:
     np.testing.assert_allclose(scores, [1.0, w[0] / w.sum(), 0.0], rtol=1e-3)
     empty = TextTokens(eye[:0], np.zeros(0, np.int32))
     assert maxsim(empty, store.groups([0, 1]), idf).tolist() == [0.0, 0.0]
+
+
+def test_writer_takes_the_width_of_the_tokens_and_refuses_a_mix(tmp_path: Path) -> None:
+    rng = np.random.default_rng(5)
+    writer = TokenWriter(tmp_path / "t.f16", dim=8)
+    assert writer.add(_tokens(rng, 0, dim=4)) == 0
+    assert writer.add(_tokens(rng, 3, dim=4)) == 1
+    with pytest.raises(ValueError, match="width"):
+        writer.add(_tokens(rng, 2, dim=6))
+    with pytest.raises(ValueError, match="token ids"):
+        writer.add(TextTokens(np.zeros((2, 4), np.float32), np.zeros(1, np.int32)))
+    store = writer.finish()
+    assert store.dim == 4 and len(store) == 2 and store.text_tokens(1).vectors.shape == (3, 4)
