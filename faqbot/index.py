@@ -39,7 +39,6 @@ from faqbot.late import (
     TOKEN_FILES,
     TOKENS_UP_TO,
     TOKENS_VERSION,
-    TextTokens,
     TokenStore,
     TokenWriter,
     write_tokens,
@@ -287,7 +286,7 @@ class IndexStore:
                     reason = f"model changed from {manifest.get('model_id')}"
                 else:
                     reason = "previous index unusable"
-            old_vectors, old_tokens, old_files = old if old else ({}, {}, {})
+            old_vectors, token_sources, old_files = old if old else ({}, {}, {})
 
             passages = chunk_all(kb.documents, MAX_WORDS)
             p_keys = [_key(embedding_text(p)) for p in passages]
@@ -301,7 +300,7 @@ class IndexStore:
             # late interaction needs each passage's token vectors; a passage without them is
             # embedded again (its vector and its tokens come from one forward pass)
             with_tokens = isinstance(embedder, TokenEmbedder) and len(passages) <= TOKENS_UP_TO
-            to_tokenise = ([k for k in dict.fromkeys(p_keys) if k not in old_tokens]
+            to_tokenise = ([k for k in dict.fromkeys(p_keys) if k not in token_sources]
                            if with_tokens else [])
             vectors = dict(old_vectors)
             tokenised = set(to_tokenise)
@@ -311,12 +310,14 @@ class IndexStore:
             tmp = self.versions / f".tmp-{name}"
             tmp.mkdir(parents=True)
             # new passages' tokens go to a spool file as they are embedded, not into memory
-            spool = TokenWriter(tmp / "tokens.spool", embedder.dim)
+            spool = TokenWriter(tmp / "tokens.spool", embedder.dim) if to_tokenise else None
             embedded, new_rows = _embed_in_batches(
                 embedder, [texts[k] for k in to_tokenise + missing], to_tokenise + missing,
                 progress, spool=spool, with_tokens=len(to_tokenise))
-            spooled = spool.finish()
             vectors.update(embedded)
+            if spool is not None:
+                spooled = spool.finish()
+                token_sources.update((k, (spooled, row)) for k, row in new_rows.items())
             p_matrix = _matrix(vectors, p_keys, embedder.dim)
             f_matrix = _matrix(vectors, f_keys, embedder.dim)
             _write_jsonl(tmp / "passages.jsonl",
@@ -330,11 +331,10 @@ class IndexStore:
             files = _FILES
             token_dim = None
             if with_tokens:
-                token_dim = write_tokens(tmp, (spooled.text_tokens(new_rows[k]) if k in new_rows
-                                               else old_tokens[k]() for k in p_keys),
-                                         spooled.dim)
+                token_dim = write_tokens(tmp, (store.text_tokens(row) for store, row in
+                                               (token_sources[k] for k in p_keys)), embedder.dim)
                 files += TOKEN_FILES
-            (tmp / "tokens.spool").unlink()
+            (tmp / "tokens.spool").unlink(missing_ok=True)
             knowledge = {
                 "faq": [e.model_dump(mode="json") for e in kb.faq],
                 "opt_out": kb.opt_out.model_dump(mode="json") if kb.opt_out else None,
@@ -413,11 +413,11 @@ class IndexStore:
 
     def _reusable(
         self, model_id: str, rebuild: bool
-    ) -> tuple[dict[str, np.ndarray], dict[str, Callable[[], TextTokens]],
+    ) -> tuple[dict[str, np.ndarray], dict[str, tuple[TokenStore, int]],
                dict[str, str]] | None:
-        """Vectors and token readers of the current version by text key, and its file hashes,
-        if it was made with this model. Token vectors are read when the new version is
-        written, one passage at a time."""
+        """Vectors and where the tokens are (store, row) of the current version by text key,
+        and its file hashes, if it was made with this model. Token vectors are read when the
+        new version is written, one passage at a time."""
         if rebuild:
             return None
         manifest = self.read_manifest()
@@ -430,7 +430,7 @@ class IndexStore:
             log.warning("previous index not reusable, building from scratch: %s", exc)
             return None
         vectors: dict[str, np.ndarray] = {}
-        tokens: dict[str, Callable[[], TextTokens]] = {}
+        tokens: dict[str, tuple[TokenStore, int]] = {}
         folder = self.versions / snapshot.name
         for file_name, index in (("passages.jsonl", snapshot.passage_index),
                                  ("faq.jsonl", snapshot.faq_index)):
@@ -439,8 +439,7 @@ class IndexStore:
                 matrix = index.reconstruct_n(0, index.ntotal)
                 vectors.update(zip(keys, matrix, strict=True))
             if file_name == "passages.jsonl" and snapshot.tokens is not None:
-                tokens.update((k, _token_reader(snapshot.tokens, row))
-                              for row, k in enumerate(keys))
+                tokens.update((k, (snapshot.tokens, row)) for row, k in enumerate(keys))
         return vectors, tokens, dict(manifest.get("files", {}))
 
 
@@ -471,10 +470,6 @@ def _open_tokens(folder: Path, manifest: dict[str, Any], passages: int) -> Token
                     "interaction: run 'faqbot index --rebuild'", folder.name, exc)
         return None
     return store
-
-
-def _token_reader(store: TokenStore, row: int) -> Callable[[], TextTokens]:
-    return lambda: store.text_tokens(row)
 
 
 def _embed_in_batches(
