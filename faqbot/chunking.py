@@ -10,7 +10,7 @@ from faqbot.models import Document, Passage
 
 #: all-MiniLM-L6-v2 reads 256 word pieces; ~120 English words stay well inside that.
 MAX_WORDS = 120
-CHUNKER_VERSION = "sentences-v1"
+CHUNKER_VERSION = "sentences-v2"  # v2: links, addresses and emphasis out of the model's text
 
 _ABBREVIATIONS = {"e.g", "i.e", "etc", "vs", "mr", "mrs", "ms", "dr", "inc", "ltd", "llc", "co",
                   "no", "st", "u.s", "u.k", "e.u", "approx", "fig", "cf", "al"}
@@ -126,5 +126,7 @@ def chunk_all(docs: Iterable[Document], max_words: int = MAX_WORDS) -> list[Pass
 
 def embedding_text(passage: Passage) -> str:
     """What the model and keyword index read: title and heading path give the chunk context."""
+    from faqbot.normalise import for_embedding
+
     heading = f" — {passage.section}" if passage.section else ""
-    return f"{passage.title}{heading}\n{passage.text}"
+    return for_embedding(f"{passage.title}{heading}\n{passage.text}")

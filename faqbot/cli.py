@@ -128,8 +128,12 @@ def cmd_eval(args: argparse.Namespace) -> int:
                 print(f"  {q.id} [{q.kind}] rank={o.rank} answered={o.answered} "
                       f"conf={o.confidence:.2f}")
             elif not q.in_scope and o.answered:
-                print(f"  {q.id} [{q.kind}] answered out-of-scope conf={o.confidence:.2f}")
+                print(f"  {q.id} [{q.kind}] answered, should decline conf={o.confidence:.2f}")
     gates = [
+        ("in-scope correct", m.correct, args.min_correct, True),
+        ("must-decline declined", m.must_decline_declined, args.min_must_decline, True),
+        ("not-covered declined", m.not_covered_declined,
+         args.min_not_covered if m.n_not_covered else None, True),
         ("Hit@1", m.hit1, args.min_hit1, True),
         ("Hit@3", m.hit3, args.min_hit3, True),
         ("MRR", m.mrr, args.min_mrr, True),
@@ -186,6 +190,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = add("eval", cmd_eval, "Measure retrieval and declining on a question set.")
     p.add_argument("questions", metavar="QUESTIONS.yml")
+    p.add_argument("--min-correct", type=float, metavar="X",
+                   help="minimum share of in-scope questions answered with an expected passage "
+                   "in the top 3")
+    p.add_argument("--min-must-decline", type=float, metavar="X",
+                   help="minimum share declined of the must-decline questions (not-covered ones "
+                   "apart)")
+    p.add_argument("--min-not-covered", type=float, metavar="X",
+                   help="minimum share declined of the not-covered questions")
     p.add_argument("--min-hit1", type=float, metavar="X")
     p.add_argument("--min-hit3", type=float, metavar="X")
     p.add_argument("--min-mrr", type=float, metavar="X")

@@ -14,6 +14,11 @@ from faqbot.errors import FaqbotError
 from faqbot.models import Answer, Hit
 
 RANK_DEPTH = 10
+#: A question of this kind is on topic but the documents don't answer it: it must be declined,
+#: and is counted apart from the questions that are plainly out of scope.
+NOT_COVERED = "not-covered"
+#: How many of the returned passages a reader sees; "correct" needs an expected one among them.
+SHOWN = 3
 
 
 class Expected(BaseModel):
@@ -87,6 +92,10 @@ class Metrics:
     mrr: float = 0.0
     wrongly_declined: float = 0.0  # share of in-scope questions declined
     correctly_declined: float = 0.0  # share of out-of-scope questions declined
+    correct: float = 0.0  # share of in-scope questions answered with an expected passage shown
+    must_decline_declined: float = 0.0  # share declined of out-of-scope (not not-covered) ones
+    not_covered_declined: float = 0.0  # share declined of the not-covered questions
+    n_not_covered: int = 0
     per_kind: dict[str, dict[str, float]] = field(default_factory=dict)
 
 
@@ -108,8 +117,16 @@ def metrics(outcomes: list[Outcome], threshold: float | None = None) -> Metrics:
             row["hit3"] = sum(o.rank is not None and o.rank <= 3 for o in ins) / len(ins)
             row["mrr"] = sum(1 / o.rank for o in ins if o.rank) / len(ins)
             row["wrongly_declined"] = sum(not answered(o) for o in ins) / len(ins)
+            row["correct"] = sum(answered(o) and o.rank is not None and o.rank <= SHOWN
+                                 for o in ins) / len(ins)
         if outs:
             row["correctly_declined"] = sum(not answered(o) for o in outs) / len(outs)
+            plain = [o for o in outs if o.question.kind != NOT_COVERED]
+            covered = [o for o in outs if o.question.kind == NOT_COVERED]
+            if plain:
+                row["must_decline_declined"] = sum(not answered(o) for o in plain) / len(plain)
+            if covered:
+                row["not_covered_declined"] = sum(not answered(o) for o in covered) / len(covered)
         return row
 
     overall = summarise(outcomes)
@@ -124,6 +141,10 @@ def metrics(outcomes: list[Outcome], threshold: float | None = None) -> Metrics:
         mrr=overall.get("mrr", 0.0),
         wrongly_declined=overall.get("wrongly_declined", 0.0),
         correctly_declined=overall.get("correctly_declined", 0.0),
+        correct=overall.get("correct", 0.0),
+        must_decline_declined=overall.get("must_decline_declined", 0.0),
+        not_covered_declined=overall.get("not_covered_declined", 0.0),
+        n_not_covered=sum(o.question.kind == NOT_COVERED for o in outcomes),
         per_kind={k: summarise(v) for k, v in sorted(by_kind.items())},
     )
 
@@ -153,11 +174,15 @@ def format_report(m: Metrics, curve: list[tuple[float, float, float]], threshold
     lines = [
         f"in-scope questions: {m.n_in}   out-of-scope/adversarial: {m.n_out}",
         f"Hit@1 {m.hit1:.3f}   Hit@3 {m.hit3:.3f}   MRR {m.mrr:.3f}",
+        f"in-scope correct (answered, an expected passage in the top {SHOWN}): {m.correct:.1%}",
         f"in-scope wrongly declined: {m.wrongly_declined:.1%}   "
-        f"out-of-scope correctly declined: {m.correctly_declined:.1%}   "
-        f"(threshold {threshold:.3f})",
+        f"must-decline declined: {m.must_decline_declined:.1%}   "
+        + (f"not-covered declined: {m.not_covered_declined:.1%} (n={m.n_not_covered})   "
+           if m.n_not_covered else "")
+        + f"(threshold {threshold:.3f})",
         "",
-        f"{'kind':<20}{'n':>5}{'Hit@1':>8}{'Hit@3':>8}{'MRR':>8}{'wrong-decl':>12}{'declined':>10}",
+        f"{'kind':<26}{'n':>4}{'correct':>9}{'Hit@1':>7}{'Hit@3':>7}{'MRR':>7}"
+        f"{'wrong-decl':>12}{'declined':>10}",
     ]
     def cell(row: dict[str, float], key: str, width: int, pct: bool = False) -> str:
         if key not in row:
@@ -166,8 +191,8 @@ def format_report(m: Metrics, curve: list[tuple[float, float, float]], threshold
 
     for kind, row in m.per_kind.items():
         lines.append(
-            f"{kind:<20}{int(row['n']):>5}{cell(row, 'hit1', 8)}{cell(row, 'hit3', 8)}"
-            f"{cell(row, 'mrr', 8)}{cell(row, 'wrongly_declined', 12, True)}"
+            f"{kind:<26}{int(row['n']):>4}{cell(row, 'correct', 9, True)}{cell(row, 'hit1', 7)}"
+            f"{cell(row, 'hit3', 7)}{cell(row, 'mrr', 7)}{cell(row, 'wrongly_declined', 12, True)}"
             f"{cell(row, 'correctly_declined', 10, True)}"
         )
     lines += ["", "decline curve (threshold: in-scope declined / out-of-scope declined)"]

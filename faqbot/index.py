@@ -46,6 +46,7 @@ from faqbot.late import (
 from faqbot.memory import release_free_memory
 from faqbot.models import DocumentMeta, FaqEntry, OptOutProcedure, Passage
 from faqbot.passages import PassageTable
+from faqbot.scope import defaults_digest, out_of_scope_examples
 from faqbot.sources import Knowledge
 
 log = logging.getLogger(__name__)
@@ -293,7 +294,7 @@ class IndexStore:
             faq_rows: list[tuple[str | None, str]] = [
                 (e.id, text) for e in kb.faq for text in e.phrasings
             ]
-            faq_rows += [(None, text) for text in kb.out_of_scope]
+            faq_rows += [(None, text) for text in out_of_scope_examples(kb.out_of_scope)]
             f_keys = [_key(text) for _, text in faq_rows]
             texts = {k: embedding_text(p) for k, p in zip(p_keys, passages, strict=True)}
             texts.update({k: text for k, (_, text) in zip(f_keys, faq_rows, strict=True)})
@@ -444,7 +445,7 @@ class IndexStore:
 
 
 def _chunker_id() -> str:
-    return f"{CHUNKER_VERSION}/{MAX_WORDS}"
+    return f"{CHUNKER_VERSION}/{MAX_WORDS}/{defaults_digest()}"
 
 
 def _version_name() -> str:

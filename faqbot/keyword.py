@@ -69,6 +69,11 @@ class KeywordIndex:
         """The stemmed content words of a text (stop words removed), as BM25 sees them."""
         return set(self.tokens(text))
 
+    def unknown(self, text: str) -> list[str]:
+        """The content words of ``text`` that no indexed text contains, in order."""
+        return [w for w in _TOKEN.findall(self._prepare(text).lower())
+                if w not in self._stopwords and self._stemmer.stemWord(w) not in self._vocab]
+
     def scores(self, query: str) -> np.ndarray:
         """BM25 score of every text for ``query``, in the order the texts were given."""
         if not self.size:

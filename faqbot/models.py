@@ -167,12 +167,23 @@ class Answer(Frozen):
     faq: FaqEntry | None = None
     hits: tuple[Hit, ...] = ()
     related: tuple[FaqEntry, ...] = ()  # FAQ entries to suggest, e.g. when declining
+    #: why a question was declined (None on an answer): "out_of_scope" (not what the
+    #: documents are about), "action" (a request to post or write something), "other_subject"
+    #: (a company the documents don't cover), "not_covered" (on topic, but the documents
+    #: don't say: ``hits`` are related reading), "language" (not the documents' language),
+    #: "empty" (nothing to search)
+    reason: str | None = None
+    #: the companies the documents cover, named in an "other_subject" reply
+    covers: tuple[str, ...] = ()
+    #: the question's language code, for a "language" reply
+    language: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         """The CLI's ``--json`` contract."""
         return {
             "answered": self.answered,
             "confidence": round(self.confidence, 4),
+            "reason": self.reason,
             "faq": (
                 None
                 if self.faq is None

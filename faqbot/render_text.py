@@ -7,6 +7,33 @@ import textwrap
 from faqbot.models import Answer, Hit
 
 DECLINE = "I couldn't find this in the privacy documents."
+NOT_COVERED = ("The documents touch on this but don't answer it. The closest passages are "
+               "below as related reading, not as an answer.")
+ACTION = ("I only answer questions from the privacy documents, and I never post, send or "
+          "write anything for anyone.")
+LANGUAGE = ("The documents are in English, so I can only answer questions asked in English. "
+            "Questions like these I can answer:")
+
+
+def other_subject(covers: tuple[str, ...]) -> str:
+    """The decline for a question about a company the documents don't cover."""
+    if not covers:
+        return "The documents here don't cover that company or product."
+    named = covers[0] if len(covers) == 1 else ", ".join(covers[:-1]) + " and " + covers[-1]
+    return f"The documents here cover {named}; they don't say anything about that one."
+
+
+def decline_text(answer: Answer) -> str:
+    """The first line of a decline, by its reason."""
+    if answer.reason == "not_covered":
+        return NOT_COVERED
+    if answer.reason == "action":
+        return ACTION
+    if answer.reason == "language":
+        return LANGUAGE
+    if answer.reason == "other_subject":
+        return other_subject(answer.covers)
+    return DECLINE
 
 
 def citation(hit: Hit) -> str:
@@ -20,10 +47,17 @@ def citation(hit: Hit) -> str:
 def render_answer(answer: Answer, width: int = 88) -> str:
     """A cited answer, or a polite decline with related questions."""
     if not answer.answered:
-        lines = [DECLINE]
+        lines = [decline_text(answer)]
         if answer.related:
-            lines.append("Related questions I can answer:")
+            if answer.reason != "language":
+                lines.append("Related questions I can answer:")
             lines += [f"  - {e.question}" for e in answer.related]
+        if answer.reason == "not_covered":
+            for n, hit in enumerate(answer.hits, start=1):
+                quoted = " ".join(hit.passage.text.split())
+                lines += textwrap.wrap(f"“{quoted}”", width, initial_indent=f"[{n}] ",
+                                       subsequent_indent="    ")
+                lines.append(f"    — {citation(hit)}")
         return "\n".join(lines)
     lines = []
     if answer.faq is not None:

@@ -19,9 +19,11 @@ Progress = Callable[[int, int], None]
 
 def ranking_config(settings: Settings) -> RankingConfig:
     """The ranking defaults, with the operator's threshold override if any."""
+    multilingual = (settings.multilingual if settings.multilingual is not None
+                    else "multilingual" in settings.embedding_model.casefold())
     if settings.min_confidence is None:
-        return RankingConfig()
-    return RankingConfig(min_confidence=settings.min_confidence)
+        return RankingConfig(multilingual=multilingual)
+    return RankingConfig(min_confidence=settings.min_confidence, multilingual=multilingual)
 
 
 def update_index(

@@ -27,6 +27,11 @@ class Settings(BaseSettings):
     min_confidence: float | None = Field(
         None, description="Override the measured answer/decline threshold (0..1)."
     )
+    multilingual: bool | None = Field(
+        None, description="Answer questions in any language (a multilingual model); by default "
+        "only when the model's name says 'multilingual', else other languages get a note that "
+        "the documents are in English.",
+    )
     log_level: str = "INFO"
     admin_user_ids: Annotated[list[str], NoDecode] = Field(default_factory=list)
     slack_api_url: str = "https://slack.com/api/"

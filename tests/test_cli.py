@@ -32,7 +32,8 @@ def test_ask_json_contract(knowledge: Path, capsys: pytest.CaptureFixture[str]) 
     lines = out.strip().splitlines()
     assert len(lines) == 1
     data = json.loads(lines[0])
-    assert set(data) == {"answered", "confidence", "faq", "passages"}
+    assert set(data) == {"answered", "confidence", "reason", "faq", "passages"}
+    assert data["reason"] is None  # answered: no reason to decline
     assert data["answered"] is True and isinstance(data["confidence"], float)
     assert set(data["faq"]) == {"id", "question", "answer"}
     assert data["passages"], "passages are listed"
@@ -125,7 +126,8 @@ def test_eval_prints_metrics_and_gates(knowledge: Path, tmp_path: Path,
     code, out, _ = run(capsys, "eval", str(questions), "--knowledge", str(knowledge),
                        "--min-hit1", "1.0", "--min-declined", "1.0")
     assert code == 0, out
-    assert "Hit@1 1.000" in out and "out-of-scope correctly declined: 100.0%" in out
+    assert "Hit@1 1.000" in out and "must-decline declined: 100.0%" in out
+    assert "in-scope correct (answered, an expected passage in the top 3): 100.0%" in out
     assert "opt-out" in out and "decline curve" in out
     code, _, err = run(capsys, "eval", str(questions), "--knowledge", str(knowledge),
                        "--max-wrongly-declined", "-0.1")

@@ -1,0 +1,222 @@
+"""What the documents can serve, told apart from what they can't, before any ranking.
+
+Four checks, each a pure function of the question and the knowledge in service:
+
+- :func:`asks_to_act`: a request to post, send or write something for someone;
+- :func:`strip_instructions`: "ignore previous instructions", "SYSTEM: …" and chat-role
+  wrappers taken off, so a real question hidden behind them is still answered;
+- :func:`Subjects.uncovered`: the question names a company or product (``data/organisations.yml``)
+  that the documents do not cover, and none that they do;
+- :func:`foreign_language`: the question is written in a language other than the documents'.
+
+Nothing here keeps the question.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Container, Iterable
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
+from typing import Any, Literal
+from urllib.parse import urlsplit
+
+import yaml
+
+#: Why a question was declined; None on an answer.
+DeclineReason = Literal["out_of_scope", "action", "other_subject", "not_covered", "language",
+                        "empty"]
+
+_CHANNEL = r"(?:#[\w-]+|<#[A-Z0-9]+(?:\|[^>]*)?>|(?:the|this|that|our|a|every|all)\s+channels?\b)"
+_ACT_VERB = (r"(?:post|send|share|announce|forward|broadcast|publish|message|dm|ping|notify|"
+             r"tell|email|reply|respond)")
+_ACTIONS = [
+    # "post in #announcements: …", "send this to the team channel", "dm everyone that …"
+    re.compile(rf"^\W*(?:(?:please|pls|can you|could you|would you|go|now)\W+)*{_ACT_VERB}\b"
+               rf"(?=.*(?:{_CHANNEL}|\beveryone\b|\b(?:the|my|our)\s+team\b|@\w+|<@|"
+               rf"\bon my behalf\b|\bfor me\b))", re.IGNORECASE | re.DOTALL),
+    re.compile(r"\b(?:do it|do this|post it|send it)\s+(?:right\s+)?(?:away|now|immediately)\b",
+               re.IGNORECASE),
+    re.compile(rf"\bon my behalf\b|\b{_ACT_VERB}\s+(?:this|that|it)\s+(?:in|to|on)\s+"
+               rf"{_CHANNEL}", re.IGNORECASE),
+    # tasks: write, draft, summarise, translate … something that is not a question
+    re.compile(r"^\W*(?:(?:please|pls|can you|could you|would you|hey|hi|ok)\W+)*"
+               r"(?:write|draft|compose|summari[sz]e|translate|rewrite|paraphrase|repeat|"
+               r"generate|create|output|print|list all|dump|calculate|compute|tl;?dr)\b",
+               re.IGNORECASE),
+]
+_INSTRUCTIONS = [
+    re.compile(r"\b(?:ignore|disregard|forget)\s+(?:all\s+|any\s+|the\s+|your\s+)*"
+               r"(?:previous|prior|above|earlier|preceding|system)?\s*"
+               r"(?:instructions?|prompts?|rules?|guidelines?)\b[^.?!\n]*[.?!\n]?",
+               re.IGNORECASE),
+    re.compile(r"\b(?:system|developer|admin)\s*(?:mode|prompt)?\s*:\s*[^.?!\n]*[.?!\n]?",
+               re.IGNORECASE),
+    re.compile(r"\b(?:user|assistant|human)\s*:\s*", re.IGNORECASE),
+    re.compile(r"\byou are (?:now )?(?:an? |in )?[\w -]{0,40}(?:bot|assistant|mode|AI|GPT)\b"
+               r"[^.?!\n]*[.?!\n]?", re.IGNORECASE),
+    re.compile(r'\{\s*"role"\s*:.*?\}', re.IGNORECASE | re.DOTALL),
+    re.compile(r"\b(?:developer mode|jailbreak|DAN mode)\b[^.?!\n]*[.?!\n]?", re.IGNORECASE),
+]
+
+
+@lru_cache(maxsize=1)
+def _default_examples() -> tuple[str, ...]:
+    text = resources.files("faqbot").joinpath("data/out_of_scope.yml").read_text(encoding="utf-8")
+    return tuple(yaml.safe_load(text)["out_of_scope"])
+
+
+def out_of_scope_examples(folder_examples: Iterable[str]) -> list[str]:
+    """The shipped examples of what faqbot cannot serve, then the folder's own, each once."""
+    seen: set[str] = set()
+    out = []
+    for example in [*_default_examples(), *folder_examples]:
+        key = " ".join(example.casefold().split())
+        if key not in seen:
+            seen.add(key)
+            out.append(example)
+    return out
+
+
+def defaults_digest() -> str:
+    """A short digest of the shipped examples: an index built with others is stale."""
+    joined = "\n".join(_default_examples()).encode()
+    return hashlib.sha256(joined).hexdigest()[:8]
+
+
+def asks_to_act(question: str) -> bool:
+    """True for requests to post, send or write something rather than questions to answer."""
+    return any(pattern.search(question) for pattern in _ACTIONS)
+
+
+def strip_instructions(question: str) -> tuple[str, bool]:
+    """The question without instructions aimed at the bot, and whether any were found."""
+    text, found = question, False
+    for pattern in _INSTRUCTIONS:
+        text, n = pattern.subn(" ", text)
+        found = found or bool(n)
+    return " ".join(text.split()), found
+
+
+@dataclass(frozen=True)
+class _Name:
+    organisation: str
+    pattern: re.Pattern[str]
+
+
+@lru_cache(maxsize=1)
+def _names() -> tuple[_Name, ...]:
+    data = yaml.safe_load(
+        resources.files("faqbot").joinpath("data/organisations.yml").read_text(encoding="utf-8"))
+    names = []
+    for organisation, aliases in data["organisations"].items():
+        exact = {a.removeprefix("Exact:") for a in aliases if a.startswith("Exact:")}
+        for alias in ([] if organisation in exact else [organisation]) + list(aliases):
+            exact = alias.startswith("Exact:")
+            word = alias.removeprefix("Exact:")
+            body = r"[\s-]?".join(re.escape(part) for part in word.split())
+            flags = 0 if exact else re.IGNORECASE
+            names.append(_Name(organisation, re.compile(rf"(?<![\w.]){body}(?:'s)?(?![\w])",
+                                                        flags)))
+    return tuple(names)
+
+
+def organisations_in(text: str) -> set[str]:
+    """The companies ``text`` names, by themselves or by one of their products."""
+    return {name.organisation for name in _names() if name.pattern.search(text)}
+
+
+class Subjects:
+    """The companies the documents in service are about.
+
+    A company is covered when its name or a product of it appears in a document's title, file
+    name or address, or in at least ``min_passages`` passages (a company policy that names
+    the tools it allows covers them).
+    """
+
+    def __init__(self, titles: Iterable[str], texts: Iterable[str],
+                 min_passages: int = 3) -> None:
+        named: set[str] = set()
+        for title in titles:
+            named |= organisations_in(title)
+        counts: dict[str, int] = {}
+        for text in texts:
+            for organisation in organisations_in(text):
+                counts[organisation] = counts.get(organisation, 0) + 1
+        self.named = frozenset(named)
+        self.covered = frozenset(named | {o for o, n in counts.items() if n >= min_passages})
+
+    @staticmethod
+    def of_labels(doc: str, title: str, url: str | None) -> str:
+        """What is read of a document for its subjects: title, file name, address host."""
+        host = urlsplit(url).hostname or "" if url else ""
+        stem = re.sub(r"[-_/.]+", " ", doc.rsplit(".", 1)[0])
+        host_words = re.sub(r"\.(com|org|net|io|ai|co|us|eu|uk)$|^www\.", "", host)
+        return f"{title} {stem} {host_words.replace('.', ' ')}"
+
+    def uncovered(self, question: str) -> set[str]:
+        """The companies the question asks about that the documents don't cover; empty when
+        it names none, or names one the documents cover."""
+        asked = organisations_in(question)
+        if not asked or asked & self.covered:
+            return set()
+        return asked
+
+
+_SPECIFIC = re.compile(r"(?<![\w])(?:[A-Za-z]*[A-Z][A-Za-z]*[A-Z][A-Za-z]*[A-Z][A-Za-z]*|\d{3,})"
+                       r"(?![\w])")
+
+
+_DIGIT_RUNS = re.compile(r"\+?\d[\d().-]*(?:\s+[\d().-]*\d){2,}")
+
+
+def specific_terms(question: str, words: Container[str] = ()) -> list[str]:
+    """Words that name one precise thing: acronyms of three capitals or more (``SOC``,
+    ``HIPAA``, ``FedRAMP``) and numbers of three digits or more (``256``, ``2013``). A word
+    in capitals that ``words`` (a model's vocabulary) knows in lower case and that is
+    longer than three letters is a shouted word ("DROP TABLE"), not an acronym. When the
+    documents contain none of a question's specific words, they are unlikely to answer it
+    ("is it SOC 2 certified?")."""
+    found = []
+    question = _DIGIT_RUNS.sub(" ", question)  # card and phone numbers are not topics
+    for match in _SPECIFIC.finditer(question):
+        term = match.group(0)
+        if len(term) > 3 and term.isalpha() and term.casefold() in words:
+            continue
+        found.append(term)
+    return found
+
+
+#: py3langid's verdicts below this probability are not trusted (short questions); it is
+#: asked only about questions with few common English words.
+_LANGUAGE_MIN_PROBABILITY = 0.6
+_ENGLISH_WORDS = frozenset({
+    "the", "a", "an", "is", "are", "do", "does", "did", "can", "could", "will", "would",
+    "should", "i", "my", "our", "we", "you", "your", "it", "its", "of", "to", "in", "on", "for",
+    "with", "by", "from", "and", "or", "not", "no", "what", "how", "who", "when", "where",
+    "why", "which", "data", "use", "used", "using", "train", "training", "ai"
+})
+
+def foreign_language(question: str, document_language: str = "en") -> str | None:
+    """The question's language code when it is clearly not the documents' language."""
+    words = re.findall(r"[^\W\d_]+", question.casefold())
+    if len(words) < 3:
+        return None
+    non_latin = sum(not w.isascii() for w in words)
+    english = sum(w in _ENGLISH_WORDS for w in words)
+    if non_latin == 0 and english / len(words) >= 0.25:
+        return None
+    language, probability = _identifier().classify(question)
+    if language != document_language and probability >= _LANGUAGE_MIN_PROBABILITY:
+        return str(language)
+    return None
+
+
+@lru_cache(maxsize=1)
+def _identifier() -> Any:
+    """py3langid's model (shipped in its package), probabilities normalised; loaded once."""
+    from py3langid.langid import MODEL_FILE, LanguageIdentifier
+
+    return LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
