@@ -63,6 +63,12 @@ SHORTHAND: dict[str, str] = {
     "prefs": "preferences", "cant": "can not", "dont": "do not", "doesnt": "does not",
     "whats": "what is", "info": "information", "anon": "anonymous", "u": "you", "ur": "your",
     "b4": "before", "w/": "with", "w/o": "without", "thx": "thanks", "pw": "password",
+    "r": "are", "ppl": "people", "thru": "through", "acct": "account", "accts": "accounts",
+    "yr": "year", "yrs": "years", "convo": "conversation", "convos": "conversations",
+    "im": "i am", "incl": "including", "e2e": "end-to-end encryption", "govt": "government",
+    "abt": "about", "bc": "because", "cuz": "because", "tmrw": "tomorrow", "pic": "picture",
+    "pics": "pictures", "vid": "video", "vids": "videos", "rn": "right now", "y/o": "years old",
+    "gonna": "going to", "wanna": "want to",
 }
 _SHORTHAND = re.compile(r"(?<![\w/])(" + "|".join(re.escape(k) for k in sorted(SHORTHAND, key=len,
                         reverse=True)) + r")(?![\w/])", re.IGNORECASE)
