@@ -99,22 +99,19 @@ def read_text(path: Path, rel: str, context: MetaContext | None = None) -> Docum
     return read_markdown(path, rel, headings=False, context=context)
 
 
-_DROP = ["script", "style", "nav", "header", "footer", "aside", "noscript", "template", "svg",
-         "form", "button", "iframe"]
-_BLOCKS = ["h1", "h2", "h3", "h4", "h5", "h6", "p", "li", "pre", "blockquote", "dt", "dd", "td",
-           "th", "figcaption", "caption"]
-
-
 def read_html(path: Path, rel: str, context: MetaContext | None = None) -> Document:
-    """HTML: scripts, styles and navigation dropped; h1-h6 headings make sections."""
+    """HTML, as saved from a browser: the main content only, sectioned like Markdown.
+
+    Scripts, styles, navigation, headers, footers and page chrome are dropped (see
+    :mod:`faqbot.sources.html`); headings, numbered clauses and bold lines make sections, whose
+    lines are the HTML file's. Metadata comes from the page's head or a sidecar file.
+    """
     from bs4 import BeautifulSoup
+
+    from faqbot.sources.html import page_lines
 
     raw = path.read_bytes()
     soup = BeautifulSoup(raw, "html.parser", from_encoding="utf-8")
-    for tag in soup(_DROP):
-        tag.decompose()
-    for tag in soup.select('[role="navigation"], [aria-hidden="true"]'):
-        tag.decompose()
 
     def meta_content(*names: str) -> str | None:
         for name in names:
@@ -131,7 +128,7 @@ def read_html(path: Path, rel: str, context: MetaContext | None = None) -> Docum
     title = (title_tag.get_text(" ", strip=True) if title_tag else "") or (
         first_h1.get_text(" ", strip=True) if first_h1 else ""
     )
-    data["title"] = title or path.stem
+    data["title"] = title or path.stem.replace("-", " ").replace("_", " ")
     canonical = soup.find("link", rel="canonical")
     url = (canonical.get("href") if canonical else None) or meta_content("og:url")
     if url:
@@ -141,45 +138,26 @@ def read_html(path: Path, rel: str, context: MetaContext | None = None) -> Docum
         if value:
             data[key] = value
     if "date" not in data:
-        published = meta_content("article:published_time", "date", "dc.date")
+        published = meta_content("article:modified_time", "article:published_time", "date",
+                                 "dc.date", "last-modified")
         if published:
             data["date"] = published[:10]
     side, side_node, side_rel = _sidecar(path, rel)
     data.update(side)
+
+    lines = page_lines(soup)
+    raw_body = "\n".join(text for text, _ in lines)
+    body = structure.clean_body(raw_body)
+    if "date" not in data:
+        found = meta.body_date(body.split("\n"))
+        if found:
+            data["date"] = found
     doc_meta = _meta(data, side_node, side_rel, 1, context, rel)
-
-    body_root = soup.find("main") or soup.find("article") or soup.body or soup
-    parts: list[str] = []
-    sections: list[Section] = []
-    stack: list[tuple[int, str]] = []
-    offset, sec_start = 0, 0
-
-    def close_section() -> None:
-        if offset > sec_start:
-            sections.append(Section(path=tuple(t for _, t in stack), start=sec_start,
-                                    end=offset, line=1))
-
-    for block in body_root.find_all(_BLOCKS):
-        if block.find_parent(_BLOCKS) is not None and block.name not in ("li",):
-            continue  # nested block: its text is in the parent's
-        if block.name == "li" and block.find(_BLOCKS):
-            continue  # list item holding blocks: the inner blocks carry the text
-        text = " ".join(block.get_text(" ", strip=True).split())
-        if not text:
-            continue
-        if block.name[0] == "h" and block.name[1:].isdigit():
-            close_section()
-            level = int(block.name[1:])
-            while stack and stack[-1][0] >= level:
-                stack.pop()
-            stack.append((level, text))
-            sec_start = offset
-            continue
-        chunk = ("- " + text if block.name == "li" else text) + "\n\n"
-        parts.append(chunk)
-        offset += len(chunk)
-    close_section()
-    return Document(path=rel, meta=doc_meta, text="".join(parts), sections=tuple(sections))
+    sections = [
+        section.model_copy(update={"line": lines[section.line - 1][1] if lines else 1})
+        for section in structure.markdown_sections(raw_body, body, 1, True)
+    ]
+    return Document(path=rel, meta=doc_meta, text=body, sections=tuple(sections))
 
 
 def read_pdf(path: Path, rel: str, context: MetaContext | None = None) -> Document:

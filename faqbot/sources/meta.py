@@ -167,10 +167,12 @@ def lenient(
     """
     out = dict(data)
     warnings: list[Problem] = []
+    written_as: dict[str, str] = {}  # key -> the alias it was written as (for its line)
     for key, aliases in ALIASES.items():
         for alias in aliases:
             if alias in out and key not in out:
                 out[key] = out.pop(alias)
+                written_as[key] = alias
             elif alias in out and key in out and alias != key:
                 warnings.append(Problem(rel, line_of(alias),
                                         f"'{alias}' ignored: '{key}' is given too", "warning"))
@@ -180,7 +182,7 @@ def lenient(
         raw = out[key]
         parsed = parse_human_date(raw)
         if parsed is None or (key == "review_by" and len(parsed) != 10):
-            warnings.append(Problem(rel, line_of(key),
+            warnings.append(Problem(rel, line_of(written_as.get(key, key)),
                                     f"{key}: cannot read '{raw}' as a date; indexed without it",
                                     "warning"))
             out.pop(key)

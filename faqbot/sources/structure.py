@@ -48,6 +48,7 @@ def inline_text(text: str) -> str:
     text = _LINK.sub(r"\1", text)
     text = _BOLD.sub(r"\2", text)
     text = _ITALIC.sub(r"\1", text)
+    text = text.replace("**", "")  # the ends of bold that spans lines
     return _ESCAPE.sub(r"\1", text)
 
 
