@@ -60,16 +60,13 @@ def update_index(
     *,
     rebuild: bool = False,
     progress: Progress | None = None,
-    skip_broken: bool = False,
 ) -> BuildReport | None:
     """Bring the index up to date with the knowledge folder; None when it already was.
 
-    Raises KnowledgeError for a broken folder (the index in service is left untouched), unless
-    ``skip_broken``: then files in error are left out (see :func:`faqbot.sources.servable`).
+    Raises KnowledgeError for a broken folder (the index in service is left untouched): this
+    is `faqbot index`, where an admin wants the error. Start-up is lenient (:func:`open_engine`).
     """
     kb = load_knowledge(settings.knowledge_dir)
-    if skip_broken:
-        kb = servable(kb)
     kb.raise_for_errors()
     store = IndexStore(settings.index_dir)
     if not rebuild and store.stale_reason(kb, embedder.model_id) is None:

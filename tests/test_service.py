@@ -39,6 +39,17 @@ def test_servable_leaves_out_broken_files_and_what_depends_on_them(knowledge: Pa
     assert servable(good) is good  # nothing left to leave out
 
 
+def test_servable_leaves_out_a_broken_sidecar_and_its_document(knowledge: Path) -> None:
+    (knowledge / "page.html").write_text("<main><p>Body text.</p></main>", encoding="utf-8")
+    (knowledge / "page.html.meta.yml").write_text("title: [x\n", encoding="utf-8")
+    (knowledge / "orphan.pdf.meta.yml").write_text("title: Gone\n", encoding="utf-8")
+    kb = load_knowledge(knowledge)
+    assert {p.path for p in kb.errors} == {"page.html.meta.yml", "orphan.pdf.meta.yml"}
+    good = servable(kb)
+    assert good.errors == [] and [d.path for d in good.documents] == ["policies/sample-policy.md"]
+    assert "page.html" not in good.file_hashes
+
+
 def test_start_with_a_broken_file_and_no_index_serves_the_other_files(
         settings: Settings, knowledge: Path) -> None:
     (knowledge / "parking.md").write_text(PARKING, encoding="utf-8")

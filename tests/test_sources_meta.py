@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from faqbot.chunking import chunk_all
 from faqbot.sources import load_knowledge
 from faqbot.sources.meta import parse_human_date
 
@@ -112,6 +113,8 @@ def test_kind_from_defaults_file_folder_name_and_official_domains(tmp_path: Path
         "misc/lookalike.md": "news",  # not a sub-domain
     }
     assert kb.document("vendor/terms.md").meta.owner == "legal@example.com"  # type: ignore[union-attr]
+    # ranking reads the passage's kind (search.py's AUTHORITY): the inferred kind is on it
+    assert {p.doc: p.kind for p in chunk_all(kb.documents)} == kinds
     # a defaults file is part of what the index was built from
     assert {"_defaults.yml", "vendor/_defaults.yml"} <= set(kb.file_hashes)
 

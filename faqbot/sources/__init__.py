@@ -161,11 +161,11 @@ def load_knowledge(root: Path, today: dt.date | None = None,
     return kb
 
 
-def _owner(problem: Problem) -> str:
-    """The knowledge file a problem makes unservable (a sidecar's problem is its document's)."""
+def _unservable(problem: Problem) -> set[str]:
+    """Files a problem makes unservable: its own, and for a sidecar the document it describes."""
     if problem.path.endswith(".meta.yml"):
-        return problem.path[: -len(".meta.yml")]
-    return problem.path
+        return {problem.path, problem.path[: -len(".meta.yml")]}
+    return {problem.path}
 
 
 def servable(kb: Knowledge, today: dt.date | None = None) -> Knowledge:
@@ -180,16 +180,17 @@ def servable(kb: Knowledge, today: dt.date | None = None) -> Knowledge:
     if not kb.errors:
         return kb
     skipped = list(kb.errors)
-    skip = frozenset(_owner(p) for p in skipped)
-    for _ in range(5):
-        if str(kb.root) in skip:
-            return kb
+    skip = frozenset().union(*(_unservable(p) for p in skipped))
+    while str(kb.root) not in skip:
         result = load_knowledge(kb.root, today, skip)
         if not result.errors:
             result.skipped = skipped
             return result
+        more = frozenset().union(*(_unservable(p) for p in result.errors))
+        if more <= skip:  # nothing new to leave out: this folder cannot be served
+            break
         skipped += result.errors
-        skip |= frozenset(_owner(p) for p in result.errors)
+        skip |= more
     return kb
 
 
