@@ -79,6 +79,25 @@ def update_index(
     return store.build(kb, embedder, rebuild=rebuild, progress=progress)
 
 
+def check_startup(settings: Settings) -> StartupNotice | None:
+    """Whether :func:`open_engine` can serve, without loading the model (a fail-fast check).
+
+    Returns None for a clean folder, a StartupNotice when files are in error but the other
+    files or an index on disk can be served; raises KnowledgeError when nothing can be.
+    """
+    kb = load_knowledge(settings.knowledge_dir)
+    if not kb.errors:
+        return None
+    good = servable(kb)
+    problems = tuple(good.skipped or kb.errors)
+    if not good.errors and (good.documents or good.faq):
+        return StartupNotice(problems, "the other files")
+    store = IndexStore(settings.index_dir)
+    if store.read_manifest() is not None:
+        return StartupNotice(problems, f"the last good index ({store.current_name()})")
+    raise KnowledgeError(list(kb.errors))
+
+
 def _startup_index(
     settings: Settings, embedder: Embedder, progress: Progress | None
 ) -> tuple[BuildReport | None, StartupNotice | None]:

@@ -8,7 +8,7 @@ import pytest
 
 from faqbot.errors import KnowledgeError
 from faqbot.index import IndexStore
-from faqbot.service import StartupNotice, open_engine
+from faqbot.service import StartupNotice, check_startup, open_engine
 from faqbot.settings import Settings, load_settings
 from faqbot.sources import load_knowledge, servable
 from tests.fakes import FakeEmbedder
@@ -59,6 +59,7 @@ def test_start_with_a_broken_file_and_no_index_serves_the_other_files(
     assert _docs(engine) == {"policies/sample-policy.md", "parking.md"}
     assert engine.snapshot.faq == []  # the broken FAQ file is not served
     [notice] = notices
+    assert check_startup(settings) == notice
     assert notice.served == "the other files" and notice.files == ("faq.yml",)
     assert "faq.yml:3: error: invalid YAML" in notice.text()
     assert "1 knowledge file(s) in error" in notice.text()
@@ -93,6 +94,7 @@ def test_start_with_a_broken_file_and_other_changes_indexes_the_good_files(
                                         "faq.yml").read_text("utf-8"), encoding="utf-8")
     notices.clear()
     fixed = open_engine(settings, FakeEmbedder(), on_notice=notices.append)
+    assert check_startup(settings) is None
     assert notices == [] and {e.id for e in fixed.snapshot.faq} == {"can-i-opt-out",
                                                                      "llm-training"}
 
@@ -102,6 +104,8 @@ def test_nothing_servable_and_no_index_is_still_an_error(tmp_path: Path) -> None
     folder.mkdir()
     (folder / "a.md").write_text("---\ntitle: [x\n---\n", encoding="utf-8")
     settings = load_settings(knowledge_dir=folder, index_dir=tmp_path / "index")
+    with pytest.raises(KnowledgeError, match=r"^a\.md:2: error: invalid YAML"):
+        check_startup(settings)  # what a server checks before it binds its port
     with pytest.raises(KnowledgeError, match=r"^a\.md:2: error: invalid YAML"):
         open_engine(settings, FakeEmbedder())
     assert IndexStore(tmp_path / "index").current_name() is None
@@ -116,3 +120,4 @@ def test_nothing_servable_serves_the_index_on_disk(settings: Settings, knowledge
     engine = open_engine(settings, FakeEmbedder(), on_notice=notices.append)
     assert engine.snapshot.name == first.snapshot.name
     assert len(notices[0].files) == 3
+    assert check_startup(settings) == notices[0]
