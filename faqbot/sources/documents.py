@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from pydantic import ValidationError
 
@@ -192,7 +192,14 @@ def read_pdf(path: Path, rel: str, context: MetaContext | None = None) -> Docume
     return Document(path=rel, meta=doc_meta, text="".join(parts), sections=tuple(sections))
 
 
-READERS = {
+class Reader(Protocol):
+    """A function that reads one document file (``rel`` names it in problems)."""
+
+    def __call__(self, path: Path, rel: str, *, context: MetaContext | None = None) -> Document:
+        ...
+
+
+READERS: dict[str, Reader] = {
     ".md": read_markdown,
     ".markdown": read_markdown,
     ".txt": read_text,
