@@ -125,3 +125,13 @@ def test_bad_defaults_file_names_its_line(tmp_path: Path) -> None:
     problems = [str(p) for p in load_knowledge(tmp_path / "k").problems]
     assert any(p.startswith("_defaults.yml:2: error: kind: must be one of") for p in problems)
     assert "_defaults.yml:3: warning: unknown key 'colour'" in problems
+
+
+def test_windows_file_with_bom_and_crlf_keeps_its_front_matter(tmp_path: Path) -> None:
+    text = "\ufeff---\r\ntitle: Règles\r\nupdated: May 2024\r\n---\r\n## Portée\r\n\r\nTexte.\r\n"
+    (tmp_path / "k").mkdir()
+    (tmp_path / "k" / "a.md").write_bytes(text.encode("utf-8"))
+    kb = load_knowledge(tmp_path / "k")
+    doc = kb.documents[0]
+    assert (doc.meta.title, doc.meta.date) == ("Règles", "2024-05")
+    assert [s.path for s in doc.sections] == [("Portée",)] and "\r" not in doc.text

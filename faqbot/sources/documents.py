@@ -70,7 +70,8 @@ def read_markdown(path: Path, rel: str, headings: bool = True,
     except UnicodeDecodeError as exc:
         line = path.read_bytes()[: exc.start].count(b"\n") + 1
         raise DocumentProblem([Problem(rel, line, "not valid UTF-8")]) from None
-    text = text.replace("\r\n", "\n")
+    # files saved on Windows: a byte-order mark would hide the front matter
+    text = text.removeprefix("\ufeff").replace("\r\n", "\n")
     try:
         data, node, raw_body, body_line = frontmatter.split(text, rel)
     except yamlfile.YamlProblem as exc:
