@@ -43,8 +43,13 @@ class StartupNotice:
                 f"{self.served} until they are fixed (run 'faqbot check').\n{listing}")
 
 
-def _matches_on_disk(store: IndexStore, kb: Knowledge, model_id: str) -> bool:
-    """The index in service was built from these good files (and other versions of the bad)."""
+def index_serves_good_files(store: IndexStore, kb: Knowledge, model_id: str) -> bool:
+    """Whether the current index was built from ``kb``'s files (a :func:`servable` result).
+
+    True when every good file is in the index as it is now and every other file in the index
+    is one of ``kb.skipped``'s: the index then holds the last good version of each broken file,
+    and keeping it loses nothing. A reload can use this the way start-up does.
+    """
     manifest = store.read_manifest()
     if manifest is None or manifest.get("model_id") != model_id:
         return False
@@ -114,7 +119,7 @@ def _startup_index(
     good = servable(kb)
     store = IndexStore(settings.index_dir)
     problems = tuple(good.skipped or kb.errors)
-    if not good.errors and _matches_on_disk(store, good, embedder.model_id):
+    if not good.errors and index_serves_good_files(store, good, embedder.model_id):
         try:
             name = store.load().name
             return None, StartupNotice(problems, f"the last good index ({name})")
