@@ -7,7 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from faqbot.embedding import Embedder, load_embedder
-from faqbot.errors import KnowledgeError, Problem, StoreError
+from faqbot.errors import FaqbotError, KnowledgeError, Problem, StoreError
 from faqbot.index import BuildReport, IndexStore
 from faqbot.search import Engine, RankingConfig
 from faqbot.settings import Settings
@@ -126,8 +126,14 @@ def _startup_index(
         except StoreError as exc:
             log.warning("index unreadable, rebuilding from the good files: %s", exc)
     if not good.errors and (good.documents or good.faq):
-        report = store.build(good, embedder, progress=progress)
-        return report, StartupNotice(problems, "the other files")
+        try:
+            report = store.build(good, embedder, progress=progress)
+            return report, StartupNotice(problems, "the other files")
+        except (FaqbotError, OSError) as exc:  # a full disk, another build: serve what is there
+            if store.current_name() is None:
+                raise
+            log.warning("could not index the good files (%s); serving the index on disk",
+                        exc.__class__.__name__)
     if store.current_name() is not None:
         try:
             name = store.load().name

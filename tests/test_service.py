@@ -121,3 +121,19 @@ def test_nothing_servable_serves_the_index_on_disk(settings: Settings, knowledge
     assert engine.snapshot.name == first.snapshot.name
     assert len(notices[0].files) == 3
     assert check_startup(settings) == notices[0]
+
+
+def test_start_serves_the_index_on_disk_when_the_good_files_cannot_be_indexed(
+        settings: Settings, knowledge: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    first = open_engine(settings, FakeEmbedder())
+    (knowledge / "faq.yml").write_text(BROKEN_FAQ, encoding="utf-8")
+    (knowledge / "parking.md").write_text(PARKING, encoding="utf-8")
+
+    def full_disk(*args: object, **kwargs: object) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(IndexStore, "build", full_disk)
+    notices: list[StartupNotice] = []
+    engine = open_engine(settings, FakeEmbedder(), on_notice=notices.append)
+    assert engine.snapshot.name == first.snapshot.name
+    assert notices[0].served == f"the last good index ({first.snapshot.name})"
