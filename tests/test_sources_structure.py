@@ -21,7 +21,7 @@ Please read these terms (“**Terms**”) carefully.
 
 **1.1 Registration**. You must give true information about yourself.
 
-**1.2 No Sharing**. You may not share an account with anyone.
+**1.2**\u00a0**No Sharing**. You may not share an account with anyone.
 
 **2\\. CUSTOMER CONTENT**
 

@@ -26,6 +26,7 @@ _LIST_MARK = re.compile(r"^[ \t]*(?:\d+[.)]|[-*+•])[ \t]+")
 _CLAUSE = re.compile(r"^(\d{1,3}(?:\.\d{1,3})*)\.?[ \t]+(\S.*)$")
 _INLINE_CLAUSE = re.compile(
     r"(\*\*|__)(\d{1,3}(?:\\?\.\d{1,3})+\\?\.?[ \t]+[^*_\n]+?)\1[ \t]*[.:]?[ \t]+")
+_ADJACENT_BOLD = re.compile(r"(?<=\S)\*\*[^\S\n]+\*\*(?=\S)")  # also across a no-break space
 _NAV_LABELS = {"table of contents", "contents", "jump to section", "on this page",
                "select language", "language", "skip to main content", "skip to content",
                "back to top"}
@@ -38,7 +39,7 @@ class Heading:
 
     level: int
     text: str
-    body_from: int = 0  # where the section's own text starts within the line (inline clauses)
+    rest: str = ""  # an inline clause's own text, after its title on the same line (raw)
 
 
 def inline_text(text: str) -> str:
@@ -139,14 +140,14 @@ def heading_of(raw: str, alone: bool) -> Heading | None:
         if alone and _title_like(text):
             return Heading(0, text)
         return None
-    # "**1.1 Registration; Passwords**. You may…": a numbered clause with its text inline
-    inline = _INLINE_CLAUSE.match(stripped)
+    # "**1.1 Registration; Passwords**. You may…": a numbered clause with its text inline;
+    # "**12.1** **Charges**. You agree…" has its number and title in two bold runs
+    inline = _INLINE_CLAUSE.match(_ADJACENT_BOLD.sub(" ", stripped))
     if inline:
         text = inline_text(inline.group(2)).strip()
         if _title_like(text):
-            lead = len(raw) - len(raw.lstrip())
             return Heading(6 + text.split()[0].rstrip(".").count(".") + 1, text,
-                           lead + inline.end())
+                           inline.string[inline.end():])
     plain = _CLAUSE.match(inline_text(stripped))
     if alone and plain and _title_like(plain.group(2)):
         number, title = plain.group(1), plain.group(2)
@@ -191,9 +192,9 @@ def markdown_sections(raw_body: str, body: str, first_line: int, headings: bool)
             while stack and stack[-1][0] >= level:
                 stack.pop()
             stack.append((level, heading.text, heading.level == 0))
-            if heading.body_from:
+            if heading.rest:
                 # the clause's own text follows its title on the same line
-                kept = inline_text(raw[heading.body_from:])
+                kept = inline_text(heading.rest)
                 start = offset + max(0, len(line) - len(kept.rstrip()))
             else:
                 start = offset + len(line) + 1
