@@ -11,7 +11,9 @@ from pathlib import Path
 
 from faqbot.errors import KnowledgeError, Problem
 from faqbot.models import Document, FaqEntry, OptOutProcedure
+from faqbot.sources import yamlfile
 from faqbot.sources.documents import READERS, DocumentProblem, sidecar_path
+from faqbot.sources.meta import DEFAULTS_FILE, MetaContext, read_defaults
 from faqbot.sources.structured import read_structured
 
 YAML_SUFFIXES = (".yml", ".yaml")
@@ -29,6 +31,8 @@ class Knowledge:
     out_of_scope: list[str] = field(default_factory=list)  # example questions to decline
     file_hashes: dict[str, str] = field(default_factory=dict)
     problems: list[Problem] = field(default_factory=list)
+    #: errors of the files left out by :func:`servable` (empty for a plain load)
+    skipped: list[Problem] = field(default_factory=list)
 
     @property
     def errors(self) -> list[Problem]:
@@ -65,16 +69,48 @@ def _hash(*blobs: bytes) -> str:
     return digest.hexdigest()
 
 
-def load_knowledge(root: Path, today: dt.date | None = None) -> Knowledge:
-    """Read and validate every file under ``root``; problems are collected, never raised."""
+def _folder_defaults(root: Path, kb: Knowledge, skip: frozenset[str]) -> MetaContext:
+    """Read every ``_defaults.yml`` (kind, owner, official_domains for the folder below it)."""
+    context = MetaContext()
+    for path in sorted(root.rglob(DEFAULTS_FILE)):
+        rel = path.relative_to(root).as_posix()
+        if rel in skip or any(part.startswith(".") for part in path.relative_to(root).parts):
+            continue
+        raw = path.read_bytes()
+        kb.file_hashes[rel] = _hash(raw)
+        try:
+            data, node = yamlfile.parse(raw.decode("utf-8"), rel)
+        except UnicodeDecodeError as exc:
+            kb.problems.append(Problem(rel, raw[: exc.start].count(b"\n") + 1,
+                                       "not valid UTF-8"))
+            continue
+        except yamlfile.YamlProblem as exc:
+            kb.problems.append(exc.problem)
+            continue
+        found, problems = read_defaults(data, rel, lambda key, n=node: yamlfile.line_of(n, (key,)))
+        kb.problems.extend(problems)
+        folder = path.parent.relative_to(root).as_posix()
+        context.defaults["" if folder == "." else folder] = found
+    return context
+
+
+def load_knowledge(root: Path, today: dt.date | None = None,
+                   skip: frozenset[str] = frozenset()) -> Knowledge:
+    """Read and validate every file under ``root``; problems are collected, never raised.
+
+    Files named in ``skip`` (paths relative to ``root``) are left out, as :func:`servable` does.
+    """
     kb = Knowledge(root=root)
     if not root.is_dir():
         kb.problems.append(Problem(str(root), None, "knowledge folder not found"))
         return kb
+    context = _folder_defaults(root, kb, skip)
     faq_lines: dict[str, tuple[str, int]] = {}
     opt_out_file: str | None = None
     for path in knowledge_files(root):
         rel = path.relative_to(root).as_posix()
+        if rel in skip:
+            continue
         suffix = path.suffix.lower()
         if path.name.endswith(".meta.yml"):
             owner = path.with_name(path.name[: -len(".meta.yml")])
@@ -116,10 +152,45 @@ def load_knowledge(root: Path, today: dt.date | None = None) -> Knowledge:
         side = sidecar_path(path)
         kb.file_hashes[rel] = _hash(path.read_bytes(), side.read_bytes() if side.exists() else b"")
         try:
-            kb.documents.append(reader(path, rel))
+            kb.documents.append(reader(path, rel, context=context))
         except DocumentProblem as exc:
             kb.problems.extend(exc.problems)
+        kb.problems.extend(context.warnings)
+        context.warnings.clear()
     _cross_check(kb, faq_lines, opt_out_file, today or dt.date.today())
+    return kb
+
+
+def _unservable(problem: Problem) -> set[str]:
+    """Files a problem makes unservable: its own, and for a sidecar the document it describes."""
+    if problem.path.endswith(".meta.yml"):
+        return {problem.path, problem.path[: -len(".meta.yml")]}
+    return {problem.path}
+
+
+def servable(kb: Knowledge, today: dt.date | None = None) -> Knowledge:
+    """What can be served from ``kb``'s folder: every file with an error left out.
+
+    Leaving a file out can break another one (an FAQ entry citing a skipped document), so the
+    folder is read again without the files in error until no error is left. The result has no
+    errors; its ``skipped`` lists the errors of the files left out, and its ``file_hashes`` do
+    not name them (so fixing one makes the index stale). A folder that cannot be read at all
+    comes back as it is, errors included.
+    """
+    if not kb.errors:
+        return kb
+    skipped = list(kb.errors)
+    skip = frozenset().union(*(_unservable(p) for p in skipped))
+    while str(kb.root) not in skip:
+        result = load_knowledge(kb.root, today, skip)
+        if not result.errors:
+            result.skipped = skipped
+            return result
+        more = frozenset().union(*(_unservable(p) for p in result.errors))
+        if more <= skip:  # nothing new to leave out: this folder cannot be served
+            break
+        skipped += result.errors
+        skip |= more
     return kb
 
 

@@ -4,16 +4,14 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from pydantic import ValidationError
 
 from faqbot.errors import Problem
 from faqbot.models import Document, DocumentMeta, Section
-from faqbot.sources import frontmatter, yamlfile
-
-_ATX = re.compile(r"^(#{1,6})[ \t]+(.+?)[ \t#]*$")
-_FENCE = re.compile(r"^(```|~~~)")
+from faqbot.sources import frontmatter, meta, structure, yamlfile
+from faqbot.sources.meta import MetaContext
 
 
 class DocumentProblem(Exception):
@@ -29,13 +27,21 @@ def sidecar_path(path: Path) -> Path:
     return path.with_name(path.name + ".meta.yml")
 
 
-def _meta(data: dict[str, Any], node: Any, rel: str, first_line: int) -> DocumentMeta:
+def _meta(data: dict[str, Any], node: Any, rel: str, first_line: int,
+          context: MetaContext | None = None, doc_rel: str | None = None) -> DocumentMeta:
+    """Validate front matter after the lenient pass; its warnings go to ``context.warnings``."""
+    cleaned, warnings = meta.lenient(
+        data, rel, lambda key: yamlfile.line_of(node, (key,), first_line) or first_line,
+        context, doc_rel or rel)
     try:
-        return DocumentMeta.model_validate(data)
+        result = DocumentMeta.model_validate(cleaned)
     except ValidationError as exc:
         raise DocumentProblem(
-            yamlfile.validation_problems(exc, node, rel, first_line=first_line)
+            yamlfile.validation_problems(exc, node, rel, first_line=first_line) + warnings
         ) from None
+    if context is not None:
+        context.warnings.extend(warnings)
+    return result
 
 
 def _sidecar(path: Path, rel: str) -> tuple[dict[str, Any], Any, str]:
@@ -52,81 +58,61 @@ def _sidecar(path: Path, rel: str) -> tuple[dict[str, Any], Any, str]:
     return data, node, side_rel
 
 
-def _sections_from_lines(body: str, first_line: int, headings: bool) -> list[Section]:
-    """Cut a Markdown body into sections at ATX headings (outside code fences)."""
-    sections: list[Section] = []
-    stack: list[tuple[int, str]] = []
-    start, start_line = 0, first_line
-    offset, in_fence = 0, False
-    for number, line in enumerate(body.splitlines(keepends=True), start=first_line):
-        stripped = line.rstrip("\r\n")
-        if _FENCE.match(stripped):
-            in_fence = not in_fence
-        match = None if in_fence or not headings else _ATX.match(stripped)
-        if match:
-            if body[start:offset].strip():
-                path = tuple(t for _, t in stack)
-                sections.append(Section(path=path, start=start, end=offset, line=start_line))
-            level = len(match.group(1))
-            while stack and stack[-1][0] >= level:
-                stack.pop()
-            stack.append((level, match.group(2).strip()))
-            start, start_line = offset + len(line), number
-        offset += len(line)
-    if body[start:].strip():
-        sections.append(
-            Section(path=tuple(t for _, t in stack), start=start, end=len(body), line=start_line)
-        )
-    return sections
+def read_markdown(path: Path, rel: str, headings: bool = True,
+                  context: MetaContext | None = None) -> Document:
+    """Markdown (or plain text) with optional YAML front matter; headings make sections.
 
-
-def read_markdown(path: Path, rel: str, headings: bool = True) -> Document:
-    """Markdown (or plain text) with optional YAML front matter; headings make sections."""
+    Without front matter (or a sidecar) the title is the first heading, else the file name;
+    a date stated at the top of the body ("Last updated: …") is used when none is given.
+    """
     try:
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError as exc:
         line = path.read_bytes()[: exc.start].count(b"\n") + 1
         raise DocumentProblem([Problem(rel, line, "not valid UTF-8")]) from None
+    # files saved on Windows: a byte-order mark would hide the front matter
+    text = text.removeprefix("\ufeff").replace("\r\n", "\n")
     try:
-        data, node, body, body_line = frontmatter.split(text, rel)
+        data, node, raw_body, body_line = frontmatter.split(text, rel)
     except yamlfile.YamlProblem as exc:
         raise DocumentProblem([exc.problem]) from None
+    body = structure.clean_body(raw_body) if headings else raw_body
     if data is None:
-        side, side_node, side_rel = _sidecar(path, rel)
-        if not side and headings:
-            raise DocumentProblem(
-                [Problem(rel, 1, "missing front matter: start the file with '---', "
-                         "a 'title:' line and '---'")]
-            )
-        data = side or {"title": path.stem.replace("-", " ").replace("_", " ")}
-        meta = _meta(data, side_node, side_rel, 1)
+        data, node, meta_rel = _sidecar(path, rel)
+        first_line = 1
     else:
-        meta = _meta(data, node, rel, 2)
-    sections = _sections_from_lines(body, body_line, headings)
-    return Document(path=rel, meta=meta, text=body, sections=tuple(sections))
+        meta_rel, first_line = rel, 2
+    data = dict(data)
+    if not data.get("title"):
+        heading = structure.first_heading(raw_body) if headings else None
+        data["title"] = heading or path.stem.replace("-", " ").replace("_", " ")
+    if not any(data.get(k) for k in ("date", *meta.ALIASES["date"])):
+        found = meta.body_date(body.split("\n"))
+        if found:
+            data["date"] = found
+    doc_meta = _meta(data, node, meta_rel, first_line, context, rel)
+    sections = structure.markdown_sections(raw_body, body, body_line, headings)
+    return Document(path=rel, meta=doc_meta, text=body, sections=tuple(sections))
 
 
-def read_text(path: Path, rel: str) -> Document:
+def read_text(path: Path, rel: str, context: MetaContext | None = None) -> Document:
     """Plain text: one section; front matter or a sidecar file is optional."""
-    return read_markdown(path, rel, headings=False)
+    return read_markdown(path, rel, headings=False, context=context)
 
 
-_DROP = ["script", "style", "nav", "header", "footer", "aside", "noscript", "template", "svg",
-         "form", "button", "iframe"]
-_BLOCKS = ["h1", "h2", "h3", "h4", "h5", "h6", "p", "li", "pre", "blockquote", "dt", "dd", "td",
-           "th", "figcaption", "caption"]
+def read_html(path: Path, rel: str, context: MetaContext | None = None) -> Document:
+    """HTML, as saved from a browser: the main content only, sectioned like Markdown.
 
-
-def read_html(path: Path, rel: str) -> Document:
-    """HTML: scripts, styles and navigation dropped; h1-h6 headings make sections."""
+    Scripts, styles, navigation, headers, footers and page chrome are dropped (see
+    :mod:`faqbot.sources.html`); headings, numbered clauses and bold lines make sections, whose
+    lines are the HTML file's. Metadata comes from the page's head or a sidecar file.
+    """
     from bs4 import BeautifulSoup
+
+    from faqbot.sources.html import page_lines
 
     raw = path.read_bytes()
     soup = BeautifulSoup(raw, "html.parser", from_encoding="utf-8")
-    for tag in soup(_DROP):
-        tag.decompose()
-    for tag in soup.select('[role="navigation"], [aria-hidden="true"]'):
-        tag.decompose()
 
     def meta_content(*names: str) -> str | None:
         for name in names:
@@ -143,7 +129,7 @@ def read_html(path: Path, rel: str) -> Document:
     title = (title_tag.get_text(" ", strip=True) if title_tag else "") or (
         first_h1.get_text(" ", strip=True) if first_h1 else ""
     )
-    data["title"] = title or path.stem
+    data["title"] = title or path.stem.replace("-", " ").replace("_", " ")
     canonical = soup.find("link", rel="canonical")
     url = (canonical.get("href") if canonical else None) or meta_content("og:url")
     if url:
@@ -153,48 +139,29 @@ def read_html(path: Path, rel: str) -> Document:
         if value:
             data[key] = value
     if "date" not in data:
-        published = meta_content("article:published_time", "date", "dc.date")
+        published = meta_content("article:modified_time", "article:published_time", "date",
+                                 "dc.date", "last-modified")
         if published:
             data["date"] = published[:10]
     side, side_node, side_rel = _sidecar(path, rel)
     data.update(side)
-    meta = _meta(data, side_node, side_rel, 1)
 
-    body_root = soup.find("main") or soup.find("article") or soup.body or soup
-    parts: list[str] = []
-    sections: list[Section] = []
-    stack: list[tuple[int, str]] = []
-    offset, sec_start = 0, 0
-
-    def close_section() -> None:
-        if offset > sec_start:
-            sections.append(Section(path=tuple(t for _, t in stack), start=sec_start,
-                                    end=offset, line=1))
-
-    for block in body_root.find_all(_BLOCKS):
-        if block.find_parent(_BLOCKS) is not None and block.name not in ("li",):
-            continue  # nested block: its text is in the parent's
-        if block.name == "li" and block.find(_BLOCKS):
-            continue  # list item holding blocks: the inner blocks carry the text
-        text = " ".join(block.get_text(" ", strip=True).split())
-        if not text:
-            continue
-        if block.name[0] == "h" and block.name[1:].isdigit():
-            close_section()
-            level = int(block.name[1:])
-            while stack and stack[-1][0] >= level:
-                stack.pop()
-            stack.append((level, text))
-            sec_start = offset
-            continue
-        chunk = ("- " + text if block.name == "li" else text) + "\n\n"
-        parts.append(chunk)
-        offset += len(chunk)
-    close_section()
-    return Document(path=rel, meta=meta, text="".join(parts), sections=tuple(sections))
+    lines = page_lines(soup)
+    raw_body = "\n".join(text for text, _ in lines)
+    body = structure.clean_body(raw_body)
+    if "date" not in data:
+        found = meta.body_date(body.split("\n"))
+        if found:
+            data["date"] = found
+    doc_meta = _meta(data, side_node, side_rel, 1, context, rel)
+    sections = [
+        section.model_copy(update={"line": lines[section.line - 1][1] if lines else 1})
+        for section in structure.markdown_sections(raw_body, body, 1, True)
+    ]
+    return Document(path=rel, meta=doc_meta, text=body, sections=tuple(sections))
 
 
-def read_pdf(path: Path, rel: str) -> Document:
+def read_pdf(path: Path, rel: str, context: MetaContext | None = None) -> Document:
     """PDF through pypdf: one section per page ("Page N"); metadata from the PDF or a sidecar."""
     from pypdf import PdfReader
     from pypdf.errors import PdfReadError
@@ -208,7 +175,7 @@ def read_pdf(path: Path, rel: str) -> Document:
     data: dict[str, Any] = {"title": info_title.strip() or path.stem}
     side, side_node, side_rel = _sidecar(path, rel)
     data.update(side)
-    meta = _meta(data, side_node, side_rel, 1)
+    doc_meta = _meta(data, side_node, side_rel, 1, context, rel)
     parts: list[str] = []
     sections: list[Section] = []
     offset = 0
@@ -223,10 +190,17 @@ def read_pdf(path: Path, rel: str) -> Document:
                                 end=offset + len(chunk), line=number))
         parts.append(chunk)
         offset += len(chunk)
-    return Document(path=rel, meta=meta, text="".join(parts), sections=tuple(sections))
+    return Document(path=rel, meta=doc_meta, text="".join(parts), sections=tuple(sections))
 
 
-READERS = {
+class Reader(Protocol):
+    """A function that reads one document file (``rel`` names it in problems)."""
+
+    def __call__(self, path: Path, rel: str, *, context: MetaContext | None = None) -> Document:
+        ...
+
+
+READERS: dict[str, Reader] = {
     ".md": read_markdown,
     ".markdown": read_markdown,
     ".txt": read_text,
