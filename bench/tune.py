@@ -1,9 +1,14 @@
 """Choose ranking weights and the decline calibration by measurement on a question set.
 
     python -m bench.tune eval/calibration.yml [--check eval/questions.yml]
+        [--also ../shared/data/realdocs/corpus ../shared/data/realdocs/questions.yml]
 
 Fits on the first set (a grid over the ranking weights, then a logistic calibration of the
 confidence and the threshold), and reports the chosen settings on the second, held-out set.
+``--also KNOWLEDGE QUESTIONS`` adds a folder of other documents with its questions to the
+calibration (not to the ranking grid): the confidence then holds on documents nobody here
+wrote. Questions the engine declines before ranking (requests to act, other companies, other
+languages) are left out of the fit, as they never reach the confidence.
 Question vectors are computed once per run and kept in memory only.
 """
 
@@ -29,16 +34,20 @@ from faqbot.search import Engine, RankingConfig, confidence, has_words, query_te
 from faqbot.service import open_engine
 from faqbot.settings import load_settings
 
+#: Declines decided before ranking: their questions never reach the confidence.
+GATED = frozenset({"action", "other_subject", "language", "empty"})
+
 
 class Runner:
     """Ranks a question set under many configs, embedding each question once."""
 
     def __init__(self, engine: Engine, questions: list[EvalQuestion]) -> None:
         self.engine = engine
-        self.questions = questions
+        self.questions = [q for q in questions
+                          if engine.answer(q.question).reason not in GATED]
         snapshot = engine.snapshot
         texts = [query_text(snapshot, q.question, engine.config, engine.embedder)
-                 for q in questions]
+                 for q in self.questions]
         self.vectors = engine.embedder.embed(texts)
 
     def outcomes(self, config: RankingConfig) -> tuple[list[Outcome], np.ndarray]:
@@ -75,16 +84,8 @@ def fit_logistic(x: np.ndarray, y: np.ndarray, l2: float = 1e-2) -> np.ndarray:
     return w
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("questions", type=Path)
-    parser.add_argument("--check", type=Path, help="held-out question set to report on")
-    parser.add_argument("--max-wrongly-declined", type=float, default=0.02)
-    args = parser.parse_args()
-
-    engine = open_engine(load_settings())
-    fit = Runner(engine, load_questions(args.questions))
-    base = engine.config
+def search_grid(fit: Runner, base: RankingConfig, questions: Path) -> RankingConfig:
+    """The ranking weights with the best MRR on the fitting set, from a small grid."""
     grid = {
         "keyword_weight": [0.15, 0.25, 0.35],
         "keyword_floor": [0.0, 3.0, 5.0, 8.0],
@@ -98,19 +99,48 @@ def main() -> None:
         m = metrics(fit.outcomes(config)[0])
         results.append((m.mrr, m.hit1, m.hit3, values))
     results.sort(reverse=True)
-    print("best ranking settings on", args.questions)
+    print("best ranking settings on", questions)
     print("  MRR    Hit@1  Hit@3  " + "  ".join(grid))
     for mrr, h1, h3, values in results[:8]:
         print(f"  {mrr:.3f}  {h1:.3f}  {h3:.3f}  {values}")
     current = metrics(fit.outcomes(base)[0])
     print(f"  in service: MRR {current.mrr:.3f} Hit@1 {current.hit1:.3f} Hit@3 {current.hit3:.3f}")
-    chosen = replace(base, **dict(zip(grid, results[0][3], strict=True)))
+    return replace(base, **dict(zip(grid, results[0][3], strict=True)))
 
-    outcomes, features = fit.outcomes(chosen)
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("questions", type=Path)
+    parser.add_argument("--check", type=Path, help="held-out question set to report on")
+    parser.add_argument("--max-wrongly-declined", type=float, default=0.02)
+    parser.add_argument("--also", nargs=2, action="append", default=[], type=Path,
+                        metavar=("KNOWLEDGE", "QUESTIONS"),
+                        help="another knowledge folder and its questions, for the calibration")
+    parser.add_argument("--calibrate-only", action="store_true",
+                        help="keep the ranking settings in service; fit the confidence only")
+    args = parser.parse_args()
+
+    engine = open_engine(load_settings())
+    fit = Runner(engine, load_questions(args.questions))
+    base = engine.config
+    chosen = base if args.calibrate_only else search_grid(fit, base, args.questions)
+
+    others = []
+    for knowledge, questions in args.also:
+        settings = load_settings(knowledge_dir=knowledge,
+                                 index_dir=Path(".faqbot/tune") / knowledge.name)
+        other = open_engine(settings, engine.embedder)
+        others.append(Runner(other, load_questions(questions)))
+    runners = [fit, *others]
+    outcomes, features = [], []
+    for runner in runners:
+        found, x = runner.outcomes(chosen)
+        outcomes += found
+        features.append(x)
     labels = np.array([o.question.in_scope for o in outcomes], dtype=float)
-    weights = fit_logistic(features, labels)
+    weights = fit_logistic(np.vstack(features), labels)
     calibrated = replace(chosen, calibration=tuple(round(float(w), 3) for w in weights))
-    outcomes, _ = fit.outcomes(calibrated)
+    outcomes = [o for runner in runners for o in runner.outcomes(calibrated)[0]]
     in_conf = sorted(o.confidence for o in outcomes if o.question.in_scope)
     allowed = int(args.max_wrongly_declined * len(in_conf))
     threshold = round(float(in_conf[allowed]) - 1e-3, 3) if in_conf else 0.5
