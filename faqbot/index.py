@@ -328,7 +328,7 @@ class IndexStore:
                           for (fid, text), k in zip(faq_rows, f_keys, strict=True)))
             _write_faiss(tmp / "passages.faiss", p_matrix, hnsw_from, PASSAGE_STORAGE)
             _write_faiss(tmp / "faq.faiss", f_matrix, hnsw_from)
-            files = _FILES
+            files: tuple[str, ...] = _FILES
             token_dim = None
             if with_tokens:
                 token_dim = write_tokens(tmp, (store.text_tokens(row) for store, row in
@@ -519,8 +519,10 @@ def make_faiss_index(matrix: np.ndarray, hnsw_from: int = HNSW_FROM,
     if storage not in ("fp32", "fp16"):
         raise ValueError(f"unknown vector storage {storage!r}")
     if len(matrix) >= hnsw_from:
-        index = (faiss.IndexHNSWFlat(dim, HNSW_M, metric) if storage == "fp32" else
-                 faiss.IndexHNSWSQ(dim, faiss.ScalarQuantizer.QT_fp16, HNSW_M, metric))
+        # the stubs type the quantizer argument as a class; faiss takes the QT_* constant
+        index: Any = (faiss.IndexHNSWFlat(dim, HNSW_M, metric) if storage == "fp32" else
+                      faiss.IndexHNSWSQ(dim, faiss.ScalarQuantizer.QT_fp16,  # type: ignore[arg-type]
+                                        HNSW_M, metric))
         index.hnsw.efConstruction = HNSW_EF_CONSTRUCTION
         index.hnsw.efSearch = HNSW_EF_SEARCH
     else:
@@ -547,7 +549,7 @@ def search_one_query(index: Any, vector: np.ndarray, k: int) -> tuple[np.ndarray
     before = faiss.omp_get_max_threads()
     faiss.omp_set_num_threads(1)
     try:
-        return index.search(vector, k)  # type: ignore[no-any-return]
+        return index.search(vector, k)
     finally:
         faiss.omp_set_num_threads(before)
 

@@ -200,7 +200,7 @@ def gunicorn_options(settings: Settings) -> dict[str, Any]:
 def _gunicorn_app(settings: Settings) -> Any:
     from gunicorn.app.base import BaseApplication
 
-    class FaqbotGunicorn(BaseApplication):  # type: ignore[misc]
+    class FaqbotGunicorn(BaseApplication):
         """gunicorn without a command line; the worker builds the app in ``load``."""
 
         def __init__(self) -> None:
