@@ -60,7 +60,7 @@ class PassageTable(Sequence[Passage]):
                 return table
             mapped = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
         if not table._fill(_jsonl_rows(mapped), mapped):
-            # a text not written the way _write_jsonl writes it: hold texts in memory
+            # a text not written the way faqbot.durable.write_jsonl writes it: hold texts in memory
             table._fill(((p, None) for p, _ in _jsonl_rows(mapped)), None)
             mapped.close()
         table.drop_pages()

@@ -151,14 +151,14 @@ def test_loaded_texts_come_from_the_mapped_file(engine: Engine, tmp_path) -> Non
 def test_mapped_texts_with_escapes_round_trip(engine: Engine, tmp_path) -> None:  # type: ignore[no-untyped-def]
     import json
 
-    from faqbot.index import _write_jsonl
+    from faqbot.durable import write_jsonl
 
     base = engine.snapshot.passages[0]
     texts = ['plain', 'a "quoted" word', "back\\slash", "two\nlines\ttab", "Café — ‘x’ 🙂",
              '"text": "fake key"', "\u2028 separators \x7f", ""]
     passages = [base.model_copy(update={"text": t}) for t in texts]
     path = tmp_path / "passages.jsonl"
-    _write_jsonl(path, (p.model_dump(mode="json") | {"vkey": "k"} for p in passages))
+    write_jsonl(path, (p.model_dump(mode="json") | {"vkey": "k"} for p in passages))
     table = PassageTable.from_jsonl(path)
     assert table._mapped and [table.text(i) for i in range(len(texts))] == texts
     assert list(table) == passages

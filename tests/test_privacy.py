@@ -36,15 +36,12 @@ from slack_fakes import (  # noqa: F401  (fixtures used by name)
     settings,
 )
 
+from faqbot.personal_data import PERSONAL_DATA_KINDS, find_personal_data, iban_ok, luhn_ok
 from faqbot.privacy import (
-    PERSONAL_DATA_KINDS,
     WITHHELD,
     PrivacyFilter,
     configure_logging,
     describe_exception,
-    find_personal_data,
-    iban_ok,
-    luhn_ok,
     question_hash,
     scrub,
 )

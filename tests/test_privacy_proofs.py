@@ -70,7 +70,8 @@ from slack_fakes import (  # noqa: F401  (fixtures used by name)
 )
 
 from faqbot import cli, embedding, service
-from faqbot.privacy import PERSONAL_DATA_KINDS, QUIET_LOGGERS
+from faqbot.personal_data import PERSONAL_DATA_KINDS
+from faqbot.privacy import QUIET_LOGGERS
 from faqbot.slack.blocks import EXPIRED, FRIENDLY_ERROR, NOT_ALLOWED
 from tests.fakes import FakeEmbedder
 
@@ -301,12 +302,14 @@ def _strings_in(roots: list[Any], limit: int = 200_000) -> Iterator[str]:
                 stack.append(getattr(obj, slot, None))
 
 
-def bot_state(app: Any) -> list[Any]:
-    """What the Slack layer keeps between requests (the engine and settings aside)."""
-    bot = app.faqbot
-    answerer = [value for name, value in vars(bot.answerer).items() if name != "engine"]
-    return answerer + [value for name, value in vars(bot).items()
-                       if name not in ("engine", "settings", "answerer")]
+def bot_state(services: Any) -> list[Any]:
+    """What the Slack layer keeps between requests (the engine aside)."""
+    asker = services.asker
+    answerer = [value for name, value in vars(asker.answerer).items() if name != "engine"]
+    return (answerer + [value for name, value in vars(asker).items()
+                        if name not in ("answerer", "catalog")]
+            + [value for name, value in vars(services).items()
+               if name not in ("catalog", "asker")])
 
 
 # --- the app under test ------------------------------------------------------------------------
@@ -328,6 +331,7 @@ class _BrokenEngine:
 @dataclass
 class Served:
     app: Any
+    services: Any
     slack: SlackSender
     port: int
     close: Callable[[], None]
@@ -344,8 +348,10 @@ def served_app(settings: Any, engine: Any, fake: FakeSlack,
     """
     from faqbot.slack.app import build_client, create_app
     from faqbot.slack.runner import SlackWSGI
+    from faqbot.slack.services import build_services
 
-    app = create_app(settings, engine, build_client(settings))
+    services = build_services(settings, engine)
+    app = create_app(settings, engine, build_client(settings), services=services)
     if mutate is not None:
         mutate(app)
     if debug:
@@ -357,9 +363,10 @@ def served_app(settings: Any, engine: Any, fake: FakeSlack,
         server.server_close()
 
     try:
-        yield Served(app, SlackSender(url, fake), server.server_address[1], close)
+        yield Served(app, services, SlackSender(url, fake), server.server_address[1], close)
     finally:
         close()
+        services.close()
 
 
 def _message_payload(text: str) -> dict[str, Any]:
@@ -508,7 +515,7 @@ def test_no_canary_leaves_the_answer_on_any_http_surface(settings, engine, fake,
     with served_app(settings, engine, fake) as ok, \
             served_app(settings, _BrokenEngine(engine), fake) as broken:
         witness.responses = drive_http(ok.slack, broken.slack, fake, c)
-        witness.memory = bot_state(ok.app) + bot_state(broken.app)
+        witness.memory = bot_state(ok.services) + bot_state(broken.services)
     witness.fake = fake
     check_answers(fake)
     logs = "\n".join(witness.logs.handled)

@@ -10,6 +10,7 @@ from slack_fakes import (  # noqa: F401
     index_dir,
     restore_logging,
     served,
+    services,
     settings,
     slack,
     socket_mode,

@@ -396,11 +396,21 @@ def settings(index_dir: Path, fake: FakeSlack) -> Settings:
 
 
 @pytest.fixture
-def app(settings: Settings, engine: Engine) -> Any:
-    """A fresh Bolt app (fresh counters and event ids) talking to the fake Slack."""
+def services(settings: Settings, engine: Engine) -> Iterator[Any]:
+    """Fresh Slack services (counters, event ids, answer threads) for one app."""
+    from faqbot.slack.services import build_services
+
+    services = build_services(settings, engine)
+    yield services
+    services.close()
+
+
+@pytest.fixture
+def app(settings: Settings, engine: Engine, services: Any) -> Any:
+    """A fresh Bolt app talking to the fake Slack, with this test's ``services``."""
     from faqbot.slack.app import build_client, create_app
 
-    return create_app(settings, engine, client=build_client(settings))
+    return create_app(settings, engine, client=build_client(settings), services=services)
 
 
 @pytest.fixture

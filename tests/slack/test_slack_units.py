@@ -6,8 +6,10 @@ import pytest
 from slack_fakes import KNOWLEDGE, make_settings
 
 from faqbot.errors import ConfigError
-from faqbot.slack.bot import Feedback, clean_question, role_of, wants_opt_out
+from faqbot.slack.asking import clean_question, wants_opt_out
+from faqbot.slack.counters import Feedback
 from faqbot.slack.dedupe import EventDeduper, retry_number
+from faqbot.slack.directory import role_of
 from faqbot.slack.listeners.commands import subcommand
 from faqbot.slack.runner import choose_mode, gunicorn_options
 
