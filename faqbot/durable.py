@@ -9,6 +9,8 @@ import os
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 
 def write_jsonl(path: Path, rows: Any) -> None:
     """One JSON object per line (UTF-8, not ASCII-escaped), fsynced."""
@@ -54,3 +56,11 @@ def fsync_dir(path: Path) -> None:
     """Flush a folder's entries to disk, where the system allows it."""
     with contextlib.suppress(OSError):
         fsync_file(path)
+
+
+def write_npy(path: Path, array: np.ndarray) -> None:
+    """An array in numpy's own format (no pickle), fsynced."""
+    with open(path, "wb") as handle:
+        np.save(handle, array, allow_pickle=False)
+        handle.flush()
+        os.fsync(handle.fileno())

@@ -4,13 +4,15 @@ Layout of the index folder::
 
     CURRENT                 name of the version in service (replaced atomically)
     LOCK                    held by the one build allowed at a time
-    versions/<name>/        manifest.json, passages.jsonl, passages.faiss,
-                            faq.jsonl, faq.faiss, knowledge.json, and (faqbot.late)
+    versions/<name>/        manifest.json, passages.faiss, faq.jsonl, faq.faiss,
+                            knowledge.json, passages.jsonl + passage_texts.utf8 +
+                            passage_offsets.npy (faqbot.passages), and (faqbot.late)
                             tokens.f16, token_offsets.npy, token_ids.npy
 
 A build writes a new version into ``versions/.tmp-*``, renames it into place and only then
 points CURRENT at it, so a crash at any moment leaves the previous version whole.
-No pickle anywhere: FAISS's own format, JSON, JSON Lines and raw float16.
+No pickle anywhere: FAISS's own format, JSON, JSON Lines, numpy arrays, raw UTF-8 and
+float16.
 """
 
 from __future__ import annotations
@@ -108,7 +110,7 @@ class IndexStore:
                     f"index file {path} is missing or corrupt: run 'faqbot index --rebuild'"
                 )
         try:
-            passages = PassageTable.from_jsonl(folder / "passages.jsonl")
+            passages = PassageTable.open(folder)
             faq_rows_raw = [json.loads(line) for line in read_lines(folder / "faq.jsonl")]
             knowledge = json.loads((folder / "knowledge.json").read_text("utf-8"))
             passage_index = tune_loaded_index(faiss.read_index(str(folder / "passages.faiss")))

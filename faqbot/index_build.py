@@ -28,12 +28,15 @@ from faqbot.late import (
     TokenWriter,
     write_tokens,
 )
+from faqbot.passages import FILES as PASSAGE_FILES
+from faqbot.passages import write_passages
 from faqbot.snapshot import DocInfo
 from faqbot.sources import Knowledge
 from faqbot.vector_index import PASSAGE_STORAGE, stack_vectors, write_faiss
 
-FORMAT_VERSION = 1
-FILES = ("passages.jsonl", "passages.faiss", "faq.jsonl", "faq.faiss", "knowledge.json")
+#: 2: passage texts in a UTF-8 blob with offsets (faqbot.passages), not in passages.jsonl
+FORMAT_VERSION = 2
+FILES = (*PASSAGE_FILES, "passages.faiss", "faq.jsonl", "faq.faiss", "knowledge.json")
 
 #: What a previous version offers a build: vectors and (store, row) of token vectors by text
 #: key, and the file hashes it was built from.
@@ -98,9 +101,7 @@ def write_version(tmp: Path, kb: Knowledge, embedder: Embedder, old: Reusable | 
         token_sources.update((k, (spooled, row)) for k, row in new_rows.items())
     p_matrix = stack_vectors(vectors, p_keys, embedder.dim)
     f_matrix = stack_vectors(vectors, f_keys, embedder.dim)
-    write_jsonl(tmp / "passages.jsonl",
-                (p.model_dump(mode="json") | {"vkey": k}
-                 for p, k in zip(passages, p_keys, strict=True)))
+    write_passages(tmp, passages, p_keys)
     write_jsonl(tmp / "faq.jsonl",
                 ({"faq_id": fid, "text": text, "vkey": k}
                  for (fid, text), k in zip(faq_rows, f_keys, strict=True)))

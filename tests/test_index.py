@@ -60,7 +60,8 @@ def test_build_writes_json_faiss_and_manifest(knowledge: Path, tmp_path: Path) -
     folder = store.versions / store.current_name()
     names = sorted(p.name for p in folder.iterdir())
     assert names == ["faq.faiss", "faq.jsonl", "knowledge.json", "manifest.json",
-                     "passages.faiss", "passages.jsonl"]
+                     "passage_offsets.npy", "passage_texts.utf8", "passages.faiss",
+                     "passages.jsonl"]
     assert not list(folder.glob("*.pkl")) and not list(folder.glob("*.pickle"))
     manifest = json.loads((folder / "manifest.json").read_text())
     assert manifest["model_id"] == "fake/bag-of-words" and manifest["dim"] == 64
@@ -150,7 +151,8 @@ def test_other_model_triggers_full_rebuild(knowledge: Path, tmp_path: Path) -> N
     assert store.load().passage_index.d == 32
 
 
-@pytest.mark.parametrize("victim", ["passages.faiss", "passages.jsonl", "manifest.json"])
+@pytest.mark.parametrize("victim", ["passages.faiss", "passages.jsonl", "passage_texts.utf8",
+                                    "passage_offsets.npy", "manifest.json"])
 def test_corrupt_files_are_detected(knowledge: Path, tmp_path: Path, victim: str) -> None:
     build(knowledge, tmp_path / "ix", FakeEmbedder())
     store = IndexStore(tmp_path / "ix")
