@@ -90,7 +90,7 @@ class WorkerConfig:
         embedder = engine.embedder
         factory = None if isinstance(embedder, SentenceTransformerEmbedder) else type(embedder)
         return cls(embedding_model=settings.embedding_model, index_dir=settings.index_dir,
-                   log_level=settings.log_level, niceness=settings.answer_nice,
+                   log_level=settings.log_level, niceness=WORKER_NICENESS,
                    ranking=engine.config, embedder_factory=factory)
 
 

@@ -12,18 +12,23 @@ import re
 import sys
 import threading
 import time
-from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parent / "slack"))
-
-from slack_fakes import (  # noqa: F401  (fixtures used by name)
+from faqbot.personal_data import PERSONAL_DATA_KINDS, find_personal_data, iban_ok, luhn_ok
+from faqbot.privacy import (
+    WITHHELD,
+    PrivacyFilter,
+    configure_logging,
+    describe_exception,
+    question_hash,
+    scrub,
+)
+from tests.slack.slack_fakes import (  # noqa: F401  (fixtures used by name)
     BOT_TOKEN,
     MEMBER,
     SECRET,
     SlackSender,
-    _isolated_env,
     dm,
     engine,
     everything_at_debug,
@@ -34,16 +39,6 @@ from slack_fakes import (  # noqa: F401  (fixtures used by name)
     restore_logging,
     serve_wsgi,
     settings,
-)
-
-from faqbot.personal_data import PERSONAL_DATA_KINDS, find_personal_data, iban_ok, luhn_ok
-from faqbot.privacy import (
-    WITHHELD,
-    PrivacyFilter,
-    configure_logging,
-    describe_exception,
-    question_hash,
-    scrub,
 )
 
 CANARY = "quasar-canary-5521"

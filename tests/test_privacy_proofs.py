@@ -31,7 +31,6 @@ import logging
 import os
 import secrets
 import socket
-import sys
 import tempfile
 import time
 import traceback
@@ -44,9 +43,12 @@ from typing import Any
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parent / "slack"))
-
-from slack_fakes import (  # noqa: F401  (fixtures used by name)
+from faqbot import cli, embedding, service
+from faqbot.personal_data import PERSONAL_DATA_KINDS
+from faqbot.privacy import QUIET_LOGGERS
+from faqbot.slack.blocks import EXPIRED, FRIENDLY_ERROR, NOT_ALLOWED
+from tests.fakes import FakeEmbedder
+from tests.slack.slack_fakes import (  # noqa: F401  (fixtures used by name)
     BOT_USER,
     KNOWLEDGE,
     MEMBER,
@@ -55,7 +57,6 @@ from slack_fakes import (  # noqa: F401  (fixtures used by name)
     FakeSlack,
     SlackSender,
     _every_reply_within_limits,
-    _isolated_env,
     dm,
     engine,
     everything_at_debug,
@@ -68,12 +69,6 @@ from slack_fakes import (  # noqa: F401  (fixtures used by name)
     settings,
     socket_mode,
 )
-
-from faqbot import cli, embedding, service
-from faqbot.personal_data import PERSONAL_DATA_KINDS
-from faqbot.privacy import QUIET_LOGGERS
-from faqbot.slack.blocks import EXPIRED, FRIENDLY_ERROR, NOT_ALLOWED
-from tests.fakes import FakeEmbedder
 
 REPO = Path(__file__).resolve().parents[1]
 ADMIN = "UADMIN01"

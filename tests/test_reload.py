@@ -93,7 +93,7 @@ def _wait_for(predicate, timeout: float = 10.0) -> float:  # type: ignore[no-unt
 def test_watcher_picks_up_add_edit_delete(knowledge: Path, engine: Engine,
                                           reloader: Reloader) -> None:
     reloader.start()
-    time.sleep(0.3)  # let the watcher start before the first edit
+    assert reloader.watching.wait(10)  # edits from now on are seen
     path = knowledge / "parking.md"
     path.write_text(NEW_DOC)
     _wait_for(lambda: any(p.doc == "parking.md" for p in engine.snapshot.passages))

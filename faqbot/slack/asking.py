@@ -15,14 +15,14 @@ from faqbot.catalog import Catalog
 from faqbot.models import Answer
 from faqbot.personal_data import find_personal_data
 from faqbot.privacy import question_hash
-from faqbot.search import has_words
+from faqbot.search import RankingConfig, has_words
 from faqbot.slack.counters import Outcomes
 from faqbot.slack.types import Reply
 
 log = logging.getLogger("faqbot.slack")
 
-#: The engine reads about this much (RankingConfig.max_query_chars); the rest is dropped first.
-MAX_QUESTION_CHARS = 2_000
+#: The engine reads this much of a question; the rest is dropped before it gets there.
+MAX_QUESTION_CHARS = RankingConfig.max_query_chars
 #: How much of a message personal-data detection looks at.
 SCAN_CHARS = 10_000
 

@@ -23,6 +23,9 @@ from faqbot.slack.types import MAX_PASSAGES
 
 #: The key of the services in Bolt's per-request ``context``.
 CONTEXT_KEY = "faqbot_services"
+#: Threads that answer, render and deliver after the ack. Answering is CPU work: in the
+#: server it waits on the worker process; in process, more threads than cores only contend.
+ANSWER_THREADS = 4
 #: Admin reloads and rollbacks run here, so a long rebuild holds no answer thread.
 ADMIN_WORKERS = 2
 
@@ -69,7 +72,7 @@ def build_services(settings: Settings, engine: Engine, answerer: Answerer | None
     return SlackServices(
         catalog=catalog, asker=asker, feedback=Feedback(), outcomes=outcomes,
         directory=Directory(), deduper=deduper or EventDeduper(),
-        answers=Later(settings.listener_threads, name="faqbot-answer"),
+        answers=Later(ANSWER_THREADS, name="faqbot-answer"),
         admin_work=Later(ADMIN_WORKERS, name="faqbot-admin"),
         admins=frozenset(settings.admin_user_ids),
     )

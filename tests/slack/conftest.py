@@ -1,8 +1,7 @@
 """Fixtures for tests/slack (defined in slack_fakes.py, shared with tests/test_privacy.py)."""
 
-from slack_fakes import (  # noqa: F401
+from tests.slack.slack_fakes import (  # noqa: F401
     _every_reply_within_limits,
-    _isolated_env,
     app,
     engine,
     fake,

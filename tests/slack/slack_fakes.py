@@ -11,7 +11,6 @@ capsys/capfd-based privacy tests see only what faqbot itself writes).
 from __future__ import annotations
 
 import json
-import sys
 import threading
 import time
 import urllib.parse
@@ -27,13 +26,10 @@ from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 import pytest
 from slack_sdk.signature import SignatureVerifier
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/, for fakes.py
-
-from fakes import FakeEmbedder
-
 from faqbot.search import Engine
 from faqbot.service import open_engine
 from faqbot.settings import Settings, load_settings
+from tests.fakes import FakeEmbedder
 
 KNOWLEDGE = Path(__file__).resolve().parents[1] / "data" / "knowledge"
 SECRET = "test-signing-secret"
@@ -324,16 +320,6 @@ def serve_wsgi(wsgi_app: Any) -> tuple[Any, str]:
 # --- fixtures ------------------------------------------------------------------------------------
 
 
-@pytest.fixture(autouse=True)
-def _isolated_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    """No SLACK_*/FAQBOT_*/PORT setting from the machine leaks into a test."""
-    import os
-
-    for name in list(os.environ):
-        if name.startswith(("SLACK_", "FAQBOT_")) or name == "PORT":
-            monkeypatch.delenv(name, raising=False)
-
-
 @pytest.fixture
 def restore_logging() -> Iterator[None]:
     """Undo ``configure_logging`` after a test: handlers, levels, filters, record factory."""
@@ -375,7 +361,7 @@ def fake(fake_slack: FakeSlack) -> FakeSlack:
 def make_settings(index_dir: Path, api_url: str, **overrides: Any) -> Settings:
     values: dict[str, Any] = {"knowledge_dir": KNOWLEDGE, "index_dir": index_dir,
                               "slack_api_url": api_url, "slack_bot_token": BOT_TOKEN,
-                              "slack_signing_secret": SECRET, "listener_threads": 4}
+                              "slack_signing_secret": SECRET}
     return load_settings(**{**values, **overrides})
 
 

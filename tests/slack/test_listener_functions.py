@@ -14,7 +14,6 @@ from unittest.mock import Mock
 
 import pytest
 from slack_bolt import Ack, BoltContext, Respond
-from slack_fakes import BOT_USER, MEMBER
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web import SlackResponse
@@ -22,6 +21,7 @@ from slack_sdk.web import SlackResponse
 from faqbot.slack.blocks import EXPIRED, FRIENDLY_ERROR, NOT_ALLOWED, THANKS, encode_ref
 from faqbot.slack.listeners import actions, commands, events, home
 from faqbot.slack.services import CONTEXT_KEY, SlackServices
+from tests.slack.slack_fakes import BOT_USER, MEMBER
 
 TRAINED = "Are language models trained on my messages?"
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 
 import pytest
-from slack_fakes import MEMBER, OWNER
 
 from faqbot.slack.blocks import EXPIRED, THANKS
+from tests.slack.slack_fakes import MEMBER, OWNER
 
 
 def button_value(data: dict, action_id: str) -> str:

@@ -18,13 +18,20 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from fakes import FakeEmbedder
-from slack_fakes import KNOWLEDGE, MEMBER, FakeSlack, SlackSender, make_settings, serve_wsgi
 
 from faqbot import service
 from faqbot.slack import runner
 from faqbot.slack.blocks import FRIENDLY_ERROR, NOT_ALLOWED
 from faqbot.slack.runner import SlackWSGI
+from tests.fakes import FakeEmbedder
+from tests.slack.slack_fakes import (
+    KNOWLEDGE,
+    MEMBER,
+    FakeSlack,
+    SlackSender,
+    make_settings,
+    serve_wsgi,
+)
 
 ADMIN, ADMIN2 = "UADMIN01", "UADMIN02"
 DEBOUNCE_MS = 200
@@ -78,7 +85,7 @@ def live(tmp_path: Path, fake: FakeSlack, monkeypatch: pytest.MonkeyPatch,
     reloader = running.services.reloader
     assert reloader is not None and reloader._thread is not None
     server, url = serve_wsgi(SlackWSGI(running.app))
-    time.sleep(0.3)  # let the watcher start before the first edit
+    assert reloader.watching.wait(10)  # edits from now on are seen
     try:
         yield Live(running, SlackSender(url, fake), fake, knowledge, url)
     finally:
@@ -320,7 +327,7 @@ def test_edit_add_delete_while_answering_in_a_tight_loop(live: Live, record_prop
 def test_socket_mode_run_hot_reloads_and_stops_the_watcher(tmp_path: Path, fake: FakeSlack,
                                                            monkeypatch: pytest.MonkeyPatch,
                                                            restore_logging) -> None:
-    from slack_fakes import APP_TOKEN, FakeSocketMode
+    from tests.slack.slack_fakes import APP_TOKEN, FakeSocketMode
 
     knowledge = tmp_path / "knowledge"
     shutil.copytree(KNOWLEDGE, knowledge)

@@ -8,13 +8,13 @@ from dataclasses import replace
 from typing import Any
 
 import pytest
-from slack_fakes import assert_slack_limits
 
 from faqbot.catalog import CatalogView
 from faqbot.index import DocInfo
 from faqbot.models import Answer, FaqEntry, Hit, OptOutProcedure, Passage, SourceRef
 from faqbot.slack import blocks
 from faqbot.slack.types import Workspace
+from tests.slack.slack_fakes import assert_slack_limits
 
 NASTY = "<!channel> <@U0BOSS> <#C1|general> <https://evil.example|click> & co &lt;"
 

@@ -7,9 +7,9 @@ import threading
 import time
 
 import pytest
-from slack_fakes import MEMBER, ORG_OWNER, OWNER, SlackSender, serve_wsgi
 
 from faqbot.slack.blocks import FRIENDLY_ERROR
+from tests.slack.slack_fakes import MEMBER, ORG_OWNER, OWNER, SlackSender, serve_wsgi
 
 
 def answer_of(fake, key: str = "cmd") -> dict:

@@ -7,9 +7,9 @@ import logging
 import time
 
 import pytest
-from slack_fakes import BOT_USER, MEMBER, OWNER, dm, mention_event
 
 from faqbot.slack.blocks import FRIENDLY_ERROR
+from tests.slack.slack_fakes import BOT_USER, MEMBER, OWNER, dm, mention_event
 
 
 def posts(fake, count: int = 1, timeout: float = 5.0):

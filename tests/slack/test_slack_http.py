@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import time
 
-from slack_fakes import SlackSender, serve_wsgi
-
 from faqbot.slack.runner import SlackWSGI
+from tests.slack.slack_fakes import SlackSender, serve_wsgi
 
 
 def test_bad_signature_is_rejected_with_401(slack, fake):

@@ -12,11 +12,11 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
-from slack_fakes import SlackSender, serve_wsgi
 
 from faqbot.answerer import LocalAnswerer
 from faqbot.models import Answer
 from faqbot.slack.blocks import BUSY
+from tests.slack.slack_fakes import SlackSender, serve_wsgi
 
 
 class HeldAnswerer(LocalAnswerer):
