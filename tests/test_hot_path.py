@@ -10,19 +10,12 @@ from faqbot.keyword import KeywordIndex, top_k
 from faqbot.memory import release_free_memory
 from faqbot.passages import PassageTable, find_passage
 from faqbot.search import Engine, cover_parts, prepare, query_text, question_parts, rank
-from faqbot.service import open_engine
-from faqbot.settings import Settings
 from tests.fakes import FakeEmbedder
 
 TRICKY = [
     "", "   ", "Opt-out of feedback@example.com!", "DON'T  share   data_sets? 42 a b",
     "Café naïve résumé — “quoted” ‘text’", "the and of to", "x" * 300, "e.g. i.e. U.S. 2.5 mm",
 ]
-
-
-@pytest.fixture
-def engine(settings: Settings) -> Engine:
-    return open_engine(settings, FakeEmbedder())
 
 
 @pytest.mark.parametrize("seed", range(6))

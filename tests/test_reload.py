@@ -10,17 +10,10 @@ import pytest
 
 from faqbot.reload import Reloader
 from faqbot.search import Engine
-from faqbot.service import open_engine
 from faqbot.settings import Settings
-from tests.fakes import FakeEmbedder
 
 NEW_DOC = "---\ntitle: Parking\nurl: https://intranet/parking\nkind: internal\n---\n" \
           "## Parking\n\nThe zebra garage opens at seven.\n"
-
-
-@pytest.fixture
-def engine(settings: Settings) -> Engine:
-    return open_engine(settings, FakeEmbedder())
 
 
 @pytest.fixture
