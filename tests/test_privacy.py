@@ -38,7 +38,7 @@ from tests.slack.slack_fakes import (  # noqa: F401  (fixtures used by name)
     mention_event,
     restore_logging,
     serve_wsgi,
-    settings,
+    slack_settings,
 )
 
 CANARY = "quasar-canary-5521"
@@ -66,11 +66,11 @@ def _serve(settings, engine, fake):
     return server, SlackSender(url, fake)
 
 
-def test_canary_questions_never_reach_logs_or_output(settings, engine, fake, capfd,
+def test_canary_questions_never_reach_logs_or_output(slack_settings, engine, fake, capfd,
                                                      restore_logging):
     capture = everything_at_debug()
-    server, slack = _serve(settings, engine, fake)
-    broken_server, broken = _serve(settings, _BrokenEngine(engine), fake)
+    server, slack = _serve(slack_settings, engine, fake)
+    broken_server, broken = _serve(slack_settings, _BrokenEngine(engine), fake)
     question = f"are language models trained on my messages? {CANARY} jane@example.org"
     try:
         slack.command(question, key="c1")

@@ -66,7 +66,7 @@ from tests.slack.slack_fakes import (  # noqa: F401  (fixtures used by name)
     mention_event,
     restore_logging,
     serve_wsgi,
-    settings,
+    slack_settings,
     socket_mode,
 )
 
@@ -502,11 +502,11 @@ def http_settings(settings: Any) -> Any:
     return settings.model_copy(update={"admin_user_ids": [ADMIN]})
 
 
-def test_no_canary_leaves_the_answer_on_any_http_surface(settings, engine, fake,
+def test_no_canary_leaves_the_answer_on_any_http_surface(slack_settings, engine, fake,
                                                          witness: Witness) -> None:
     witness.start()
     c = Canaries()
-    settings = http_settings(settings)
+    settings = http_settings(slack_settings)
     with served_app(settings, engine, fake) as ok, \
             served_app(settings, _BrokenEngine(engine), fake) as broken:
         witness.responses = drive_http(ok.slack, broken.slack, fake, c)
@@ -605,10 +605,10 @@ PERSONAL = [("email", "jane.doe@example.org"), ("phone", "+44 20 7946 0958"),
 
 @pytest.mark.parametrize("surface", ["command", "dm", "mention"])
 @pytest.mark.parametrize("kind, data", PERSONAL, ids=[k for k, _ in PERSONAL])
-def test_personal_data_gets_a_private_note_without_the_data(settings, engine, fake, surface,
+def test_personal_data_gets_a_private_note_without_the_data(slack_settings, engine, fake, surface,
                                                             kind, data) -> None:
     question = f"{TRAINED} my details: {data}"
-    with served_app(settings, engine, fake, debug=False) as s:
+    with served_app(slack_settings, engine, fake, debug=False) as s:
         if surface == "command":
             s.slack.command(question)
             note = fake.wait_response()[0].data
@@ -707,12 +707,12 @@ class NetworkSpy:
         return [data for address, data in self.sent if address[1] not in ports]
 
 
-def test_the_app_talks_to_slack_only(settings, engine, fake, socket_mode,
+def test_the_app_talks_to_slack_only(slack_settings, engine, fake, socket_mode,
                                      monkeypatch: pytest.MonkeyPatch, witness: Witness) -> None:
     witness.start()
     net = NetworkSpy(monkeypatch)
     c = Canaries()
-    settings = http_settings(settings)
+    settings = http_settings(slack_settings)
     with served_app(settings, engine, fake) as ok, \
             served_app(settings, _BrokenEngine(engine), fake) as broken:
         witness.responses = drive_http(ok.slack, broken.slack, fake, c)
@@ -863,21 +863,21 @@ def run_small_scenario(settings: Any, engine: Any, fake: FakeSlack, witness: Wit
     return c
 
 
-def test_mutation_body_logged_at_debug_is_withheld_by_the_scrubber(settings, engine, fake,
+def test_mutation_body_logged_at_debug_is_withheld_by_the_scrubber(slack_settings, engine, fake,
                                                                    witness: Witness) -> None:
     """The issue's mutation: a faqbot logger logging ``body`` at DEBUG. Its record is kept
     (faqbot's own DEBUG) but the dict is withheld, so the canary check passes."""
     witness.start()
-    c = run_small_scenario(settings, engine, fake, witness, leak_body_at_debug)
+    c = run_small_scenario(slack_settings, engine, fake, witness, leak_body_at_debug)
     witness.check(c)
     logged = [line for line in witness.logs.handled if line.startswith("faqbot.slack\nbody ")]
     assert logged and all("{…body withheld…}" in line for line in logged)
 
 
 @pytest.mark.parametrize("mutation, where", MUTATIONS.items(), ids=[m.__name__ for m in MUTATIONS])
-def test_mutation_is_caught(settings, engine, fake, witness: Witness, mutation, where) -> None:
+def test_mutation_is_caught(slack_settings, engine, fake, witness: Witness, mutation, where) -> None:
     witness.start()
-    c = run_small_scenario(settings, engine, fake, witness, mutation)
+    c = run_small_scenario(slack_settings, engine, fake, witness, mutation)
     with pytest.raises(AssertionError) as caught:
         witness.check(c)
     message = str(caught.value).splitlines()[0]
@@ -885,12 +885,12 @@ def test_mutation_is_caught(settings, engine, fake, witness: Witness, mutation, 
     print(f"\n{mutation.__name__}: {message[:300]}")
 
 
-def test_mutation_call_to_another_host_is_caught(settings, engine, fake,
+def test_mutation_call_to_another_host_is_caught(slack_settings, engine, fake,
                                                  monkeypatch: pytest.MonkeyPatch,
                                                  witness: Witness) -> None:
     witness.start()
     net = NetworkSpy(monkeypatch)
-    run_small_scenario(settings, engine, fake, witness, leak_to_another_host)
+    run_small_scenario(slack_settings, engine, fake, witness, leak_to_another_host)
     unexpected = net.unexpected([fake.port, *(a[1] for a in net.connects
                                               if a[0] == "127.0.0.1")])
     assert unexpected == [("127.0.0.2", 9)]

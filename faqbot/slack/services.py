@@ -80,6 +80,7 @@ def build_services(settings: Settings, engine: Engine, answerer: Answerer | None
 
 def services_of(context: Any) -> SlackServices:
     """The services a listener was handed (Bolt's ``context``, filled by ``create_app``)."""
-    services = context[CONTEXT_KEY]
-    assert isinstance(services, SlackServices)
+    services = context.get(CONTEXT_KEY)
+    if not isinstance(services, SlackServices):
+        raise TypeError("no SlackServices in the listener's context: make the app with create_app")
     return services

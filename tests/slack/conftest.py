@@ -10,7 +10,7 @@ from tests.slack.slack_fakes import (  # noqa: F401
     restore_logging,
     served,
     services,
-    settings,
     slack,
+    slack_settings,
     socket_mode,
 )

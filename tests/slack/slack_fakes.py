@@ -377,26 +377,28 @@ def engine(index_dir: Path, fake_slack: FakeSlack) -> Engine:
 
 
 @pytest.fixture
-def settings(index_dir: Path, fake: FakeSlack) -> Settings:
+def slack_settings(index_dir: Path, fake: FakeSlack) -> Settings:
+    """Settings for an app talking to the fake Slack (tests/conftest.py's ``settings`` is for
+    the core: a copy of the sample knowledge)."""
     return make_settings(index_dir, fake.api_url)
 
 
 @pytest.fixture
-def services(settings: Settings, engine: Engine) -> Iterator[Any]:
+def services(slack_settings: Settings, engine: Engine) -> Iterator[Any]:
     """Fresh Slack services (counters, event ids, answer threads) for one app."""
     from faqbot.slack.services import build_services
 
-    services = build_services(settings, engine)
+    services = build_services(slack_settings, engine)
     yield services
     services.close()
 
 
 @pytest.fixture
-def app(settings: Settings, engine: Engine, services: Any) -> Any:
+def app(slack_settings: Settings, engine: Engine, services: Any) -> Any:
     """A fresh Bolt app talking to the fake Slack, with this test's ``services``."""
     from faqbot.slack.app import build_client, create_app
 
-    return create_app(settings, engine, client=build_client(settings), services=services)
+    return create_app(slack_settings, engine, client=build_client(slack_settings), services=services)
 
 
 @pytest.fixture

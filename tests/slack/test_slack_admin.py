@@ -201,10 +201,10 @@ def test_admin_commands_appear_in_help_for_admins_only(live: Live) -> None:
                                             "h5", user=MEMBER)["text"]
 
 
-def test_admin_commands_without_a_reloader(settings, engine, fake) -> None:
+def test_admin_commands_without_a_reloader(slack_settings, engine, fake) -> None:
     from faqbot.slack.app import build_client, create_app
 
-    settings = settings.model_copy(update={"admin_user_ids": [ADMIN]})
+    settings = slack_settings.model_copy(update={"admin_user_ids": [ADMIN]})
     app = create_app(settings, engine, build_client(settings))
     server, url = serve_wsgi(SlackWSGI(app))
     try:

@@ -36,14 +36,14 @@ class HeldAnswerer(LocalAnswerer):
 
 
 @pytest.fixture
-def held(settings, engine, fake):  # type: ignore[no-untyped-def]
+def held(slack_settings, engine, fake):  # type: ignore[no-untyped-def]
     from faqbot.slack.app import build_client, create_app
     from faqbot.slack.runner import SlackWSGI
     from faqbot.slack.services import build_services
 
     answerer = HeldAnswerer(engine)
-    services = build_services(settings, engine, answerer)
-    app = create_app(settings, engine, client=build_client(settings), services=services)
+    services = build_services(slack_settings, engine, answerer)
+    app = create_app(slack_settings, engine, client=build_client(slack_settings), services=services)
     server, url = serve_wsgi(SlackWSGI(app))
     yield SlackSender(url, fake), answerer, services.answers
     answerer.release.set()
