@@ -188,7 +188,7 @@ def start_gunicorn(fake: FakeSlack, knowledge: Path, index: Path, log_path: Path
                    timeout: float = 600, **settings: str) -> Server:
     """``faqbot serve`` in HTTP mode (gunicorn), pointed at the fake Slack; waits for ready.
 
-    ``settings``: extra environment, e.g. ``FAQBOT_LISTENER_THREADS="64"``.
+    ``settings``: extra environment, e.g. ``FAQBOT_ANSWER_PROCESS="false"``.
     """
     port = _free_port()
     env = subprocess_env(SLACK_BOT_TOKEN=BOT_TOKEN, SLACK_SIGNING_SECRET=SECRET,

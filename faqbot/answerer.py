@@ -27,7 +27,7 @@ from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 from faqbot.embedding import Embedder, SentenceTransformerEmbedder
 from faqbot.errors import FaqbotError, StoreError
@@ -90,7 +90,7 @@ class WorkerConfig:
         embedder = engine.embedder
         factory = None if isinstance(embedder, SentenceTransformerEmbedder) else type(embedder)
         return cls(embedding_model=settings.embedding_model, index_dir=settings.index_dir,
-                   log_level=settings.log_level, niceness=settings.answer_nice,
+                   log_level=settings.log_level, niceness=WORKER_NICENESS,
                    ranking=engine.config, embedder_factory=factory)
 
 
@@ -162,10 +162,10 @@ class ProcessAnswerer:
 
     @staticmethod
     def _call(pool: ProcessPoolExecutor, fn: Callable[..., object], *args: object,
-              timeout: float = ANSWER_TIMEOUT_S) -> Answer:
+              timeout: float = ANSWER_TIMEOUT_S) -> Any:
         future = pool.submit(fn, *args)
         try:
-            return future.result(timeout=timeout)  # type: ignore[return-value]
+            return future.result(timeout=timeout)
         except TimeoutError:
             future.cancel()
             raise AnswerWorkerError(f"no answer from the worker within {timeout:.0f} s") from None

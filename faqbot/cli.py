@@ -27,7 +27,11 @@ def _progress_bar(label: str) -> tuple[Callable[[int, int], None] | None, Callab
         bar[0].n = done
         bar[0].refresh()
 
-    return update, lambda: bar and bar[0].close()
+    def close() -> None:
+        if bar:
+            bar[0].close()
+
+    return update, close
 
 
 def _settings(args: argparse.Namespace) -> Settings:

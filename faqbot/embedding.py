@@ -6,7 +6,7 @@ import logging
 import os
 import threading
 from pathlib import Path
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
@@ -76,7 +76,7 @@ class SentenceTransformerEmbedder:
         try:
             from sentence_transformers import SentenceTransformer
 
-            self._model = SentenceTransformer(self._source, device="cpu")
+            self._model: Any = SentenceTransformer(self._source, device="cpu")
         except Exception as exc:  # the library raises OSError, ValueError, HF errors...
             hint = (
                 " (the hub is offline: set HF_HUB_OFFLINE=0 to download it once, "
@@ -85,11 +85,10 @@ class SentenceTransformerEmbedder:
                 else ""
             )
             raise ModelLoadError(f"cannot load embedding model '{spec}'{hint}") from exc
-        getter = getattr(self._model, "get_embedding_dimension", None) or (
+        getter: Any = getattr(self._model, "get_embedding_dimension", None) or (
             self._model.get_sentence_embedding_dimension
         )
         self.dim = int(getter())
-        self.max_seq_length = int(self._model.max_seq_length)
 
     @property
     def vocabulary(self) -> frozenset[str]:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
 
 class FaqbotError(Exception):
@@ -48,11 +47,3 @@ class ModelLoadError(FaqbotError):
 
 class ConfigError(FaqbotError):
     """A setting is missing or invalid."""
-
-
-def relative(path: Path, root: Path) -> str:
-    """Path of a file relative to the knowledge root, with forward slashes."""
-    try:
-        return path.resolve().relative_to(root.resolve()).as_posix()
-    except ValueError:
-        return path.as_posix()

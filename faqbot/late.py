@@ -23,6 +23,8 @@ from pathlib import Path
 
 import numpy as np
 
+from faqbot.durable import write_npy
+
 #: Changes whenever what is stored changes (the manifest records it; a mismatch rebuilds).
 TOKENS_VERSION = "content-tokens-v1"
 #: Token vectors take ~45 KB per passage on disk (float16); above this many passages an index
@@ -222,10 +224,7 @@ def write_tokens(folder: Path, groups: Iterable[TextTokens], dim: int) -> int:
         writer.add(tokens)
     store = writer.finish()
     for name, array in (("token_offsets.npy", store.offsets), ("token_ids.npy", store.ids)):
-        with open(folder / name, "wb") as handle:
-            np.save(handle, array, allow_pickle=False)
-            handle.flush()
-            os.fsync(handle.fileno())
+        write_npy(folder / name, array)
     return store.dim
 
 

@@ -72,10 +72,6 @@ class Document(Frozen):
     text: str
     sections: tuple[Section, ...]
 
-    def line_of(self, offset: int) -> int:
-        """1-based line number (in ``text``) of a character offset."""
-        return self.text.count("\n", 0, offset) + 1
-
 
 class Passage(Frozen):
     """A chunk of a section, small enough for the model, with everything a citation needs."""

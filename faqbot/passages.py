@@ -1,10 +1,16 @@
-"""Passages held compactly in memory: one UTF-8 buffer of texts, small arrays, shared metadata.
+"""Passages on disk and in memory: one UTF-8 blob of texts with offsets, small arrays, metadata.
+
+An index version holds its passages in three files: ``passages.jsonl`` (one row of metadata
+per passage, no text), ``passage_texts.utf8`` (every text, UTF-8, back to back) and
+``passage_offsets.npy`` (int64, n + 1: text i is bytes ``offsets[i]:offsets[i + 1]``), the
+layout faqbot.late uses for token vectors.
 
 A Python object per passage (a pydantic model with a dozen strings) costs about 4 KB; 100,000
-of them cost more than the model. Here a passage is a row: its text is a slice of one bytes
-buffer, its section an index into the distinct section names, its document metadata (title,
-url, date, kind, supersession) an index into the distinct combinations, which every passage
-of a document shares. ``Passage`` objects are made on access, for the hits a question returns.
+of them cost more than the model. Here a passage is a row: its text a slice of the blob
+(memory-mapped when loaded), its section an index into the distinct section names, its
+document metadata (title, url, date, kind, supersession) an index into the distinct
+combinations, which every passage of a document shares. ``Passage`` objects are made on
+access, for the hits a question returns.
 """
 
 from __future__ import annotations
@@ -18,101 +24,99 @@ from typing import overload
 
 import numpy as np
 
+from faqbot.durable import fsync_file, read_lines, write_jsonl, write_npy
 from faqbot.models import Passage
+
+META_FILE = "passages.jsonl"
+TEXTS_FILE = "passage_texts.utf8"
+OFFSETS_FILE = "passage_offsets.npy"
+FILES = (META_FILE, TEXTS_FILE, OFFSETS_FILE)
 
 #: Passage fields that are the same for every passage of a document.
 _DOC_FIELDS = ("doc", "title", "url", "date", "kind", "superseded_by", "superseded_by_title")
 
 
-_PASSAGE_FIELDS = frozenset(Passage.model_fields)
-
-
-def _passage(fields: dict[str, object]) -> Passage:
-    """A Passage from fields validated when the index was loaded: what ``model_construct``
-    does for a frozen model without defaults to fill, at a quarter of its cost (a question
-    builds one per candidate, ~100)."""
-    passage = Passage.__new__(Passage)
-    object.__setattr__(passage, "__dict__", fields)
-    object.__setattr__(passage, "__pydantic_fields_set__", set(_PASSAGE_FIELDS))
-    object.__setattr__(passage, "__pydantic_extra__", None)
-    object.__setattr__(passage, "__pydantic_private__", None)
-    return passage
+def write_passages(folder: Path, passages: Sequence[Passage], keys: Sequence[str]) -> None:
+    """Write the three passage files into ``folder``; ``keys[i]`` is passage i's vector key."""
+    write_jsonl(folder / META_FILE,
+                (p.model_dump(mode="json", exclude={"text"}) | {"vkey": k}
+                 for p, k in zip(passages, keys, strict=True)))
+    offsets = np.zeros(len(passages) + 1, dtype=np.int64)
+    with open(folder / TEXTS_FILE, "wb") as handle:
+        for i, p in enumerate(passages):
+            data = p.text.encode()
+            handle.write(data)
+            offsets[i + 1] = offsets[i] + len(data)
+        handle.flush()
+        os.fsync(handle.fileno())
+    write_npy(folder / OFFSETS_FILE, offsets)
+    fsync_file(folder)
 
 
 class PassageTable(Sequence[Passage]):
     """An immutable sequence of passages; ``table[i]`` builds the ``Passage`` of row ``i``."""
 
     def __init__(self, passages: Iterable[Passage] = ()) -> None:
-        self._fill(((p, None) for p in passages), None)
+        rows = list(passages)
+        data = [p.text.encode() for p in rows]
+        offsets = np.zeros(len(rows) + 1, dtype=np.int64)
+        np.cumsum([len(d) for d in data], out=offsets[1:])
+        self._fill(rows, b"".join(data), offsets)
 
     @classmethod
-    def from_jsonl(cls, path: Path) -> PassageTable:
-        """Passages of an index's ``passages.jsonl``, validated row by row.
+    def open(cls, folder: Path) -> PassageTable:
+        """The passages an index version wrote with :func:`write_passages`.
 
-        Texts are not copied: the file is memory-mapped and a text is decoded from its JSON
-        string when a passage is built. Its pages belong to the page cache (shared between
-        processes, dropped by the kernel under pressure), not to this process's heap.
+        Texts are not copied: the blob is memory-mapped and a text is decoded when a passage
+        is built. Its pages belong to the page cache (shared between processes, dropped by
+        the kernel under pressure), not to this process's heap. Raises ValueError or OSError
+        when the files do not fit together.
         """
+        rows = [_metadata(line) for line in read_lines(folder / META_FILE)]
+        offsets = np.load(folder / OFFSETS_FILE, allow_pickle=False)
+        with open(folder / TEXTS_FILE, "rb") as handle:
+            size = os.fstat(handle.fileno()).st_size
+            blob: bytes | mmap.mmap = (
+                mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) if size else b"")
+        if (offsets.dtype != np.int64 or offsets.shape != (len(rows) + 1,) or offsets[0] != 0
+                or offsets[-1] != size or (np.diff(offsets) < 0).any()):
+            raise ValueError(f"{OFFSETS_FILE} does not fit {META_FILE} and {TEXTS_FILE}")
         table = cls.__new__(cls)
-        with open(path, "rb") as handle:
-            if os.fstat(handle.fileno()).st_size == 0:
-                table._fill((), None)
-                return table
-            mapped = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
-        if not table._fill(_jsonl_rows(mapped), mapped):
-            # a text not written the way _write_jsonl writes it: hold texts in memory
-            table._fill(((p, None) for p, _ in _jsonl_rows(mapped)), None)
-            mapped.close()
+        table._fill(rows, blob, offsets)
         table.drop_pages()
         return table
 
-    def _fill(self, rows: Iterable[tuple[Passage, tuple[int, int] | None]],
-              mapped: mmap.mmap | None) -> bool:
-        """Build from (passage, span of its text's JSON string in ``mapped``); False when a
-        span is missing in mapped mode."""
+    def _fill(self, rows: list[Passage], blob: bytes | mmap.mmap, offsets: np.ndarray) -> None:
+        """Keep the rows' metadata compactly; texts are ``blob[offsets[i]:offsets[i + 1]]``."""
         docs: dict[tuple[str | None, ...], int] = {}
         sections: dict[str, int] = {}
         doc_rows: list[int] = []
         section_rows: list[int] = []
         ids: list[bytes] = []
         spans: list[int] = []
-        offsets = [0]
-        chunks: list[bytes] = []
-        for p, literal in rows:
+        for p in rows:
             key = tuple(getattr(p, f) for f in _DOC_FIELDS)
             doc_rows.append(docs.setdefault(key, len(docs)))
             section_rows.append(sections.setdefault(p.section, len(sections)))
             ids.append(p.id.encode())
             spans += (p.start, p.end)
-            if mapped is None:
-                text = p.text.encode()
-                chunks.append(text)
-                offsets.append(offsets[-1] + len(text))
-            elif literal is None:
-                return False
-            else:
-                offsets += literal
         self._docs = list(docs)
         self._sections = list(sections)
         self._doc_rows = np.array(doc_rows, dtype=np.int32)
         self._section_rows = np.array(section_rows, dtype=np.int32)
         self._ids = np.array(ids, dtype=bytes) if ids else np.zeros(0, dtype="S16")
         self._spans = np.array(spans, dtype=np.int64).reshape(-1, 2)
-        if mapped is None:
-            self._offsets = np.array(offsets, dtype=np.int64)
-        else:  # (start, end) of each text's JSON string in the file
-            self._offsets = np.array(offsets[1:], dtype=np.int64).reshape(-1, 2)
-        self._text: bytes | mmap.mmap = b"".join(chunks) if mapped is None else mapped
-        self._mapped = mapped is not None
+        self._offsets = offsets
+        self._text = blob
+        self._mapped = isinstance(blob, mmap.mmap)
         self._id_order: np.ndarray | None = None
-        return True
 
     def drop_pages(self) -> None:
         """Tell the kernel this process no longer needs the file pages read so far (after
         loading, or after tokenising every text): they leave its RSS and stay in the page
         cache; a passage built later maps its page back in."""
-        if self._mapped and hasattr(mmap, "MADV_DONTNEED"):
-            self._text.madvise(mmap.MADV_DONTNEED)  # type: ignore[union-attr]
+        if isinstance(self._text, mmap.mmap) and hasattr(mmap, "MADV_DONTNEED"):
+            self._text.madvise(mmap.MADV_DONTNEED)
 
     def __len__(self) -> int:
         return len(self._doc_rows)
@@ -133,7 +137,8 @@ class PassageTable(Sequence[Passage]):
             raise IndexError("passage row out of range")
         doc = self._docs[self._doc_rows.item(row)]
         start, end = self._spans[row].tolist()
-        return _passage({  # Passage's fields, in its order
+        # model_validate of known-good fields costs what model_construct's shortcuts would
+        return Passage.model_validate({
             "id": self._ids[row].decode(), "doc": doc[0], "title": doc[1],
             "section": self._sections[self._section_rows.item(row)], "url": doc[2],
             "date": doc[3], "kind": doc[4], "superseded_by": doc[5],
@@ -146,18 +151,7 @@ class PassageTable(Sequence[Passage]):
 
     def text(self, row: int) -> str:
         """The text of one passage, without building the whole ``Passage``."""
-        if self._mapped:
-            start, end = self._offsets[row].tolist()
-            inner = self._text[start + 1:end - 1]  # without the quotes
-            # no backslash: nothing escaped, the JSON string is the UTF-8 text itself
-            return inner.decode() if b"\\" not in inner else str(json.loads(self._text[start:end]))
         return self._text[self._offsets.item(row):self._offsets.item(row + 1)].decode()
-
-    def doc(self, row: int) -> str:
-        return str(self._docs[self._doc_rows[row]][0])
-
-    def section(self, row: int) -> str:
-        return self._sections[self._section_rows[row]]
 
     def rows_by_doc(self) -> dict[str, list[int]]:
         """Rows of each document, in order."""
@@ -185,29 +179,12 @@ class PassageTable(Sequence[Passage]):
         return (0 if self._mapped else len(self._text)) + sum(a.nbytes for a in arrays)
 
 
-_TEXT_KEY = b'"text": '
-
-
-def _jsonl_rows(mapped: mmap.mmap) -> Iterator[tuple[Passage, tuple[int, int] | None]]:
-    """Each row of a passages.jsonl as a validated Passage and the span of its text's JSON
-    string (None when the row is not laid out as ``json.dumps`` writes it)."""
-    mapped.seek(0)
-    position = 0
-    for line in iter(mapped.readline, b""):
-        start, position = position, position + len(line)
-        if not line.strip():
-            continue
-        row = json.loads(line)
-        row.pop("vkey", None)
-        passage = Passage.model_validate(row)
-        literal = json.dumps(passage.text, ensure_ascii=False).encode()
-        at = line.find(_TEXT_KEY)  # a key: inside a JSON string the quotes would be escaped
-        span = None
-        if at >= 0:
-            lo = at + len(_TEXT_KEY)
-            if line[lo:lo + len(literal)] == literal:
-                span = (start + lo, start + lo + len(literal))
-        yield passage, span
+def _metadata(line: str) -> Passage:
+    """A row of passages.jsonl, validated, with an empty text (the text is in the blob)."""
+    row = json.loads(line)
+    row.pop("vkey", None)
+    row["text"] = ""
+    return Passage.model_validate(row)
 
 
 def find_passage(passages: Sequence[Passage], passage_id: str) -> Passage | None:

@@ -25,6 +25,9 @@ log = logging.getLogger(__name__)
 
 Notify = Callable[[str], None]
 
+#: How long the watcher waits for changes before it says it is (still) watching, in ms.
+WATCH_TICK_MS = 200
+
 
 @dataclass(frozen=True)
 class ReloadStatus:
@@ -49,6 +52,8 @@ class Reloader:
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        #: set once the watcher is watching: an edit made after that is seen
+        self.watching = threading.Event()
         self._told: str | None = None  # the failure admins were last told of, until it is gone
 
     @property
@@ -133,6 +138,7 @@ class Reloader:
         if self._thread is not None:
             return
         self._stop.clear()
+        self.watching.clear()
         self._thread = threading.Thread(target=self._watch, name="faqbot-reload", daemon=True)
         self._thread.start()
 
@@ -148,8 +154,12 @@ class Reloader:
         folder = Path(self.settings.knowledge_dir)
         log.info("watching %s for changes", folder)
         # `debounce` gathers a burst of saves into one batch, so edits settle before a build.
-        for _changes in watch(folder, debounce=self.debounce_ms, step=50,
-                              stop_event=self._stop, raise_interrupt=False):
+        # A quiet WATCH_TICK_MS yields an empty batch: the first one says the watch is set up.
+        for changes in watch(folder, debounce=self.debounce_ms, step=50,
+                             stop_event=self._stop, raise_interrupt=False,
+                             rust_timeout=WATCH_TICK_MS, yield_on_timeout=True):
+            self.watching.set()
             if self._stop.is_set():
                 break
-            self.reload()
+            if changes:
+                self.reload()

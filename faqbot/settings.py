@@ -35,15 +35,9 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     admin_user_ids: Annotated[list[str], NoDecode] = Field(default_factory=list)
     slack_api_url: str = "https://slack.com/api/"
-    listener_threads: int = Field(4, ge=1, le=64)
     answer_process: bool = Field(
         True, description="Serve: compute answers in a separate, lower-priority worker process "
-        "so acks never wait for them (false: in the server process, at most listener_threads "
-        "at once).",
-    )
-    answer_nice: int = Field(
-        10, ge=0, le=19, description="How much lower the answer worker's CPU priority is "
-        "than the server's (added to its nice value), so acks get the cores first.",
+        "so acks never wait for them (false: in the server process, a bench what-if).",
     )
     hash_key: SecretStr | None = Field(
         None, description="Key for the short question hash in logs; random per process if unset."

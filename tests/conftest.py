@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from faqbot.search import Engine
 from faqbot.settings import Settings, load_settings
 from tests.fakes import FakeEmbedder
 
@@ -36,6 +37,14 @@ def knowledge(tmp_path: Path) -> Path:
 @pytest.fixture
 def settings(knowledge: Path, tmp_path: Path) -> Settings:
     return load_settings(knowledge_dir=knowledge, index_dir=tmp_path / "index")
+
+
+@pytest.fixture
+def engine(settings: Settings) -> Engine:
+    """An engine over the sample knowledge with the fake model (the index built in tmp)."""
+    from faqbot.service import open_engine
+
+    return open_engine(settings, FakeEmbedder())
 
 
 @pytest.fixture

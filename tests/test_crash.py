@@ -18,16 +18,16 @@ from tests.fakes import FakeEmbedder
 CHILD = textwrap.dedent("""
     import sys, time
     from pathlib import Path
-    from faqbot import index
+    from faqbot import index, index_build
     from faqbot.sources import load_knowledge
     from tests.fakes import FakeEmbedder
 
-    real = index._write_faiss
+    real = index_build.write_faiss
     def slow_write(path, matrix, *rest):
         real(path, matrix, *rest)
         Path(sys.argv[3]).write_text("writing")  # tell the parent we are mid-write
         time.sleep(60)
-    index._write_faiss = slow_write
+    index_build.write_faiss = slow_write
     index.IndexStore(Path(sys.argv[2])).build(load_knowledge(Path(sys.argv[1])), FakeEmbedder())
 """)
 

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from faqbot import index as index_module
+from faqbot import index_build, vector_index
 from faqbot.errors import KnowledgeError, StoreError, StoreLockedError
 from faqbot.index import IndexStore, make_faiss_index
 from faqbot.sources import load_knowledge
@@ -48,9 +49,9 @@ def test_old_hnsw_index_gets_todays_ef_search() -> None:
     vectors = np.eye(8, dtype=np.float32)
     index = make_faiss_index(vectors, hnsw_from=1)
     index.hnsw.efSearch = 16
-    assert index_module.tune_loaded_index(index).hnsw.efSearch == index_module.HNSW_EF_SEARCH
+    assert vector_index.tune_loaded_index(index).hnsw.efSearch == vector_index.HNSW_EF_SEARCH
     flat = make_faiss_index(vectors)
-    assert index_module.tune_loaded_index(flat) is flat
+    assert vector_index.tune_loaded_index(flat) is flat
 
 
 def test_build_writes_json_faiss_and_manifest(knowledge: Path, tmp_path: Path) -> None:
@@ -59,7 +60,8 @@ def test_build_writes_json_faiss_and_manifest(knowledge: Path, tmp_path: Path) -
     folder = store.versions / store.current_name()
     names = sorted(p.name for p in folder.iterdir())
     assert names == ["faq.faiss", "faq.jsonl", "knowledge.json", "manifest.json",
-                     "passages.faiss", "passages.jsonl"]
+                     "passage_offsets.npy", "passage_texts.utf8", "passages.faiss",
+                     "passages.jsonl"]
     assert not list(folder.glob("*.pkl")) and not list(folder.glob("*.pickle"))
     manifest = json.loads((folder / "manifest.json").read_text())
     assert manifest["model_id"] == "fake/bag-of-words" and manifest["dim"] == 64
@@ -116,7 +118,7 @@ def test_crash_mid_build_keeps_previous_index(knowledge: Path, tmp_path: Path,
     def crash(*args: object, **kwargs: object) -> None:
         raise OSError("disk full")
 
-    monkeypatch.setattr(index_module, "_write_faiss", crash)
+    monkeypatch.setattr(index_build, "write_faiss", crash)
     with pytest.raises(OSError):
         build(knowledge, tmp_path / "ix", FakeEmbedder())
     assert store.current_name() == before
@@ -149,7 +151,8 @@ def test_other_model_triggers_full_rebuild(knowledge: Path, tmp_path: Path) -> N
     assert store.load().passage_index.d == 32
 
 
-@pytest.mark.parametrize("victim", ["passages.faiss", "passages.jsonl", "manifest.json"])
+@pytest.mark.parametrize("victim", ["passages.faiss", "passages.jsonl", "passage_texts.utf8",
+                                    "passage_offsets.npy", "manifest.json"])
 def test_corrupt_files_are_detected(knowledge: Path, tmp_path: Path, victim: str) -> None:
     build(knowledge, tmp_path / "ix", FakeEmbedder())
     store = IndexStore(tmp_path / "ix")
@@ -233,7 +236,7 @@ def test_index_without_token_vectors(knowledge: Path, tmp_path: Path,
     assert store.load().tokens is None and store.read_manifest()["tokens"] is False
     assert store.stale_reason(kb, FakeEmbedder.model_id) is None
 
-    monkeypatch.setattr(index_module, "TOKENS_UP_TO", 1)  # too many passages to keep tokens
+    monkeypatch.setattr(index_build, "TOKENS_UP_TO", 1)  # too many passages to keep tokens
     build(knowledge, tmp_path / "ix2", FakeTokenEmbedder())
     assert IndexStore(tmp_path / "ix2").load().tokens is None
 

@@ -12,18 +12,23 @@ import re
 import sys
 import threading
 import time
-from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parent / "slack"))
-
-from slack_fakes import (  # noqa: F401  (fixtures used by name)
+from faqbot.personal_data import PERSONAL_DATA_KINDS, find_personal_data, iban_ok, luhn_ok
+from faqbot.privacy import (
+    WITHHELD,
+    PrivacyFilter,
+    configure_logging,
+    describe_exception,
+    question_hash,
+    scrub,
+)
+from tests.slack.slack_fakes import (  # noqa: F401  (fixtures used by name)
     BOT_TOKEN,
     MEMBER,
     SECRET,
     SlackSender,
-    _isolated_env,
     dm,
     engine,
     everything_at_debug,
@@ -33,20 +38,7 @@ from slack_fakes import (  # noqa: F401  (fixtures used by name)
     mention_event,
     restore_logging,
     serve_wsgi,
-    settings,
-)
-
-from faqbot.privacy import (
-    PERSONAL_DATA_KINDS,
-    WITHHELD,
-    PrivacyFilter,
-    configure_logging,
-    describe_exception,
-    find_personal_data,
-    iban_ok,
-    luhn_ok,
-    question_hash,
-    scrub,
+    slack_settings,
 )
 
 CANARY = "quasar-canary-5521"
@@ -74,11 +66,11 @@ def _serve(settings, engine, fake):
     return server, SlackSender(url, fake)
 
 
-def test_canary_questions_never_reach_logs_or_output(settings, engine, fake, capfd,
+def test_canary_questions_never_reach_logs_or_output(slack_settings, engine, fake, capfd,
                                                      restore_logging):
     capture = everything_at_debug()
-    server, slack = _serve(settings, engine, fake)
-    broken_server, broken = _serve(settings, _BrokenEngine(engine), fake)
+    server, slack = _serve(slack_settings, engine, fake)
+    broken_server, broken = _serve(slack_settings, _BrokenEngine(engine), fake)
     question = f"are language models trained on my messages? {CANARY} jane@example.org"
     try:
         slack.command(question, key="c1")

@@ -31,7 +31,6 @@ import logging
 import os
 import secrets
 import socket
-import sys
 import tempfile
 import time
 import traceback
@@ -44,9 +43,12 @@ from typing import Any
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parent / "slack"))
-
-from slack_fakes import (  # noqa: F401  (fixtures used by name)
+from faqbot import cli, embedding, service
+from faqbot.personal_data import PERSONAL_DATA_KINDS
+from faqbot.privacy import QUIET_LOGGERS
+from faqbot.slack.blocks import EXPIRED, FRIENDLY_ERROR, NOT_ALLOWED
+from tests.fakes import FakeEmbedder
+from tests.slack.slack_fakes import (  # noqa: F401  (fixtures used by name)
     BOT_USER,
     KNOWLEDGE,
     MEMBER,
@@ -55,7 +57,6 @@ from slack_fakes import (  # noqa: F401  (fixtures used by name)
     FakeSlack,
     SlackSender,
     _every_reply_within_limits,
-    _isolated_env,
     dm,
     engine,
     everything_at_debug,
@@ -65,14 +66,9 @@ from slack_fakes import (  # noqa: F401  (fixtures used by name)
     mention_event,
     restore_logging,
     serve_wsgi,
-    settings,
+    slack_settings,
     socket_mode,
 )
-
-from faqbot import cli, embedding, service
-from faqbot.privacy import PERSONAL_DATA_KINDS, QUIET_LOGGERS
-from faqbot.slack.blocks import EXPIRED, FRIENDLY_ERROR, NOT_ALLOWED
-from tests.fakes import FakeEmbedder
 
 REPO = Path(__file__).resolve().parents[1]
 ADMIN = "UADMIN01"
@@ -301,12 +297,14 @@ def _strings_in(roots: list[Any], limit: int = 200_000) -> Iterator[str]:
                 stack.append(getattr(obj, slot, None))
 
 
-def bot_state(app: Any) -> list[Any]:
-    """What the Slack layer keeps between requests (the engine and settings aside)."""
-    bot = app.faqbot
-    answerer = [value for name, value in vars(bot.answerer).items() if name != "engine"]
-    return answerer + [value for name, value in vars(bot).items()
-                       if name not in ("engine", "settings", "answerer")]
+def bot_state(services: Any) -> list[Any]:
+    """What the Slack layer keeps between requests (the engine aside)."""
+    asker = services.asker
+    answerer = [value for name, value in vars(asker.answerer).items() if name != "engine"]
+    return (answerer + [value for name, value in vars(asker).items()
+                        if name not in ("answerer", "catalog")]
+            + [value for name, value in vars(services).items()
+               if name not in ("catalog", "asker")])
 
 
 # --- the app under test ------------------------------------------------------------------------
@@ -328,6 +326,7 @@ class _BrokenEngine:
 @dataclass
 class Served:
     app: Any
+    services: Any
     slack: SlackSender
     port: int
     close: Callable[[], None]
@@ -344,8 +343,10 @@ def served_app(settings: Any, engine: Any, fake: FakeSlack,
     """
     from faqbot.slack.app import build_client, create_app
     from faqbot.slack.runner import SlackWSGI
+    from faqbot.slack.services import build_services
 
-    app = create_app(settings, engine, build_client(settings))
+    services = build_services(settings, engine)
+    app = create_app(settings, engine, build_client(settings), services=services)
     if mutate is not None:
         mutate(app)
     if debug:
@@ -357,9 +358,10 @@ def served_app(settings: Any, engine: Any, fake: FakeSlack,
         server.server_close()
 
     try:
-        yield Served(app, SlackSender(url, fake), server.server_address[1], close)
+        yield Served(app, services, SlackSender(url, fake), server.server_address[1], close)
     finally:
         close()
+        services.close()
 
 
 def _message_payload(text: str) -> dict[str, Any]:
@@ -500,15 +502,15 @@ def http_settings(settings: Any) -> Any:
     return settings.model_copy(update={"admin_user_ids": [ADMIN]})
 
 
-def test_no_canary_leaves_the_answer_on_any_http_surface(settings, engine, fake,
+def test_no_canary_leaves_the_answer_on_any_http_surface(slack_settings, engine, fake,
                                                          witness: Witness) -> None:
     witness.start()
     c = Canaries()
-    settings = http_settings(settings)
+    settings = http_settings(slack_settings)
     with served_app(settings, engine, fake) as ok, \
             served_app(settings, _BrokenEngine(engine), fake) as broken:
         witness.responses = drive_http(ok.slack, broken.slack, fake, c)
-        witness.memory = bot_state(ok.app) + bot_state(broken.app)
+        witness.memory = bot_state(ok.services) + bot_state(broken.services)
     witness.fake = fake
     check_answers(fake)
     logs = "\n".join(witness.logs.handled)
@@ -603,10 +605,10 @@ PERSONAL = [("email", "jane.doe@example.org"), ("phone", "+44 20 7946 0958"),
 
 @pytest.mark.parametrize("surface", ["command", "dm", "mention"])
 @pytest.mark.parametrize("kind, data", PERSONAL, ids=[k for k, _ in PERSONAL])
-def test_personal_data_gets_a_private_note_without_the_data(settings, engine, fake, surface,
+def test_personal_data_gets_a_private_note_without_the_data(slack_settings, engine, fake, surface,
                                                             kind, data) -> None:
     question = f"{TRAINED} my details: {data}"
-    with served_app(settings, engine, fake, debug=False) as s:
+    with served_app(slack_settings, engine, fake, debug=False) as s:
         if surface == "command":
             s.slack.command(question)
             note = fake.wait_response()[0].data
@@ -705,12 +707,12 @@ class NetworkSpy:
         return [data for address, data in self.sent if address[1] not in ports]
 
 
-def test_the_app_talks_to_slack_only(settings, engine, fake, socket_mode,
+def test_the_app_talks_to_slack_only(slack_settings, engine, fake, socket_mode,
                                      monkeypatch: pytest.MonkeyPatch, witness: Witness) -> None:
     witness.start()
     net = NetworkSpy(monkeypatch)
     c = Canaries()
-    settings = http_settings(settings)
+    settings = http_settings(slack_settings)
     with served_app(settings, engine, fake) as ok, \
             served_app(settings, _BrokenEngine(engine), fake) as broken:
         witness.responses = drive_http(ok.slack, broken.slack, fake, c)
@@ -861,21 +863,21 @@ def run_small_scenario(settings: Any, engine: Any, fake: FakeSlack, witness: Wit
     return c
 
 
-def test_mutation_body_logged_at_debug_is_withheld_by_the_scrubber(settings, engine, fake,
+def test_mutation_body_logged_at_debug_is_withheld_by_the_scrubber(slack_settings, engine, fake,
                                                                    witness: Witness) -> None:
     """The issue's mutation: a faqbot logger logging ``body`` at DEBUG. Its record is kept
     (faqbot's own DEBUG) but the dict is withheld, so the canary check passes."""
     witness.start()
-    c = run_small_scenario(settings, engine, fake, witness, leak_body_at_debug)
+    c = run_small_scenario(slack_settings, engine, fake, witness, leak_body_at_debug)
     witness.check(c)
     logged = [line for line in witness.logs.handled if line.startswith("faqbot.slack\nbody ")]
     assert logged and all("{…body withheld…}" in line for line in logged)
 
 
 @pytest.mark.parametrize("mutation, where", MUTATIONS.items(), ids=[m.__name__ for m in MUTATIONS])
-def test_mutation_is_caught(settings, engine, fake, witness: Witness, mutation, where) -> None:
+def test_mutation_is_caught(slack_settings, engine, fake, witness: Witness, mutation, where) -> None:
     witness.start()
-    c = run_small_scenario(settings, engine, fake, witness, mutation)
+    c = run_small_scenario(slack_settings, engine, fake, witness, mutation)
     with pytest.raises(AssertionError) as caught:
         witness.check(c)
     message = str(caught.value).splitlines()[0]
@@ -883,12 +885,12 @@ def test_mutation_is_caught(settings, engine, fake, witness: Witness, mutation, 
     print(f"\n{mutation.__name__}: {message[:300]}")
 
 
-def test_mutation_call_to_another_host_is_caught(settings, engine, fake,
+def test_mutation_call_to_another_host_is_caught(slack_settings, engine, fake,
                                                  monkeypatch: pytest.MonkeyPatch,
                                                  witness: Witness) -> None:
     witness.start()
     net = NetworkSpy(monkeypatch)
-    run_small_scenario(settings, engine, fake, witness, leak_to_another_host)
+    run_small_scenario(slack_settings, engine, fake, witness, leak_to_another_host)
     unexpected = net.unexpected([fake.port, *(a[1] for a in net.connects
                                               if a[0] == "127.0.0.1")])
     assert unexpected == [("127.0.0.2", 9)]

@@ -10,17 +10,10 @@ import pytest
 
 from faqbot.reload import Reloader
 from faqbot.search import Engine
-from faqbot.service import open_engine
 from faqbot.settings import Settings
-from tests.fakes import FakeEmbedder
 
 NEW_DOC = "---\ntitle: Parking\nurl: https://intranet/parking\nkind: internal\n---\n" \
           "## Parking\n\nThe zebra garage opens at seven.\n"
-
-
-@pytest.fixture
-def engine(settings: Settings) -> Engine:
-    return open_engine(settings, FakeEmbedder())
 
 
 @pytest.fixture
@@ -93,7 +86,7 @@ def _wait_for(predicate, timeout: float = 10.0) -> float:  # type: ignore[no-unt
 def test_watcher_picks_up_add_edit_delete(knowledge: Path, engine: Engine,
                                           reloader: Reloader) -> None:
     reloader.start()
-    time.sleep(0.3)  # let the watcher start before the first edit
+    assert reloader.watching.wait(10)  # edits from now on are seen
     path = knowledge / "parking.md"
     path.write_text(NEW_DOC)
     _wait_for(lambda: any(p.doc == "parking.md" for p in engine.snapshot.passages))

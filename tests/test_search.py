@@ -26,11 +26,6 @@ from faqbot.settings import Settings
 from tests.fakes import FakeEmbedder, FakeTokenEmbedder
 
 
-@pytest.fixture
-def engine(settings: Settings) -> Engine:
-    return open_engine(settings, FakeEmbedder())
-
-
 def test_faq_match_brings_its_answer_and_sources_first(engine: Engine) -> None:
     answer = engine.answer("How do I opt out?")
     assert answer.answered and answer.faq is not None and answer.faq.id == "can-i-opt-out"

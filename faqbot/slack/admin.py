@@ -7,63 +7,40 @@ status is made of index metadata, the reloader's last result and counters.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 
-from slack_bolt import App
 from slack_sdk import WebClient
 
-from faqbot.reload import Reloader, ReloadStatus
+from faqbot.reload import Reloader
+from faqbot.search import Engine
 from faqbot.settings import Settings
 from faqbot.slack.blocks import admin_notice
-from faqbot.slack.bot import Bot, log
+from faqbot.slack.failures import failed
+from faqbot.slack.services import SlackServices
+from faqbot.slack.types import AdminStatus, StaleDocument
+
+log = logging.getLogger("faqbot.slack")
 
 
-@dataclass(frozen=True)
-class StaleDocument:
-    """A document whose ``review_by`` date has passed."""
-
-    path: str
-    title: str
-    review_by: str
-
-
-@dataclass(frozen=True)
-class AdminStatus:
-    """Everything ``/privacy admin status`` shows; counts and metadata only."""
-
-    version: str
-    built_at: str | None  # the manifest's ``created`` (UTC, ISO 8601)
-    documents: int
-    passages: int
-    faq_entries: int
-    model_id: str
-    reload: ReloadStatus | None  # None when hot reload is not running in this process
-    answered: int
-    declined: int
-    feedback: dict[str, dict[str, int]] = field(default_factory=dict)  # id -> verdict -> n
-    stale: tuple[StaleDocument, ...] = ()
-
-
-def collect_status(bot: Bot, today: dt.date | None = None) -> AdminStatus:
-    """The admin status of a bot, from the snapshot in service when called."""
-    snapshot = bot.engine.snapshot
+def collect_status(services: SlackServices, today: dt.date | None = None) -> AdminStatus:
+    """The admin status, from the index version in service when called."""
+    view = services.catalog.view()
     today_iso = (today or dt.date.today()).isoformat()
-    stale = tuple(StaleDocument(d.path, d.title, d.review_by) for d in snapshot.documents
+    stale = tuple(StaleDocument(d.path, d.title, d.review_by) for d in view.documents
                   if d.review_by is not None and d.review_by < today_iso)
-    outcomes = bot.outcomes.counts()
-    created = snapshot.manifest.get("created")
+    outcomes = services.outcomes.counts()
     return AdminStatus(
-        version=snapshot.name,
-        built_at=created if isinstance(created, str) else None,
-        documents=len(snapshot.documents),
-        passages=len(snapshot.passages),
-        faq_entries=len(snapshot.faq),
-        model_id=snapshot.model_id,
-        reload=bot.reloader.status if bot.reloader is not None else None,
+        version=view.version,
+        built_at=view.built_at,
+        documents=len(view.documents),
+        passages=view.passages,
+        faq_entries=len(view.faq),
+        model_id=view.model_id,
+        reload=services.reloader.status if services.reloader is not None else None,
         answered=outcomes["answered"],
         declined=outcomes["declined"],
-        feedback=bot.feedback.counts(),
+        feedback=services.feedback.counts(),
         stale=stale,
     )
 
@@ -75,10 +52,9 @@ class AdminNotifier:
     still told.
     """
 
-    def __init__(self, client: WebClient, admin_ids: Sequence[str], bot: Bot) -> None:
+    def __init__(self, client: WebClient, admin_ids: Sequence[str]) -> None:
         self.client = client
         self.admin_ids = tuple(admin_ids)
-        self.bot = bot
 
     def __call__(self, text: str) -> None:
         if not self.admin_ids:
@@ -91,23 +67,22 @@ class AdminNotifier:
                                              unfurl_media=False, **message.kwargs())
                 log.info("admin notified of a reload result user=%s", user_id)
             except Exception as exc:
-                self.bot.failed("admin notice", exc)
+                failed("admin notice", exc)
 
 
-def start_reloader(app: App, settings: Settings, *, debounce_ms: int | None = None) -> Reloader:
-    """Watch the knowledge folder for the app's bot (``app.faqbot.reloader``) and start it."""
-    bot: Bot = app.faqbot  # type: ignore[attr-defined]
+def start_reloader(client: WebClient, services: SlackServices, settings: Settings,
+                   engine: Engine, *, debounce_ms: int | None = None) -> Reloader:
+    """Watch the knowledge folder for ``engine`` (``services.reloader``) and start it."""
     options = {} if debounce_ms is None else {"debounce_ms": debounce_ms}
-    reloader = Reloader(settings, bot.engine,
-                        notify=AdminNotifier(app.client, settings.admin_user_ids, bot), **options)
-    bot.reloader = reloader
+    reloader = Reloader(settings, engine, notify=AdminNotifier(client, settings.admin_user_ids),
+                        **options)
+    services.reloader = reloader
     reloader.start()
     return reloader
 
 
-def stop_reloader(app: App | None) -> None:
-    """Stop the app's watcher, if it has one (safe to call twice)."""
-    bot: Bot | None = getattr(app, "faqbot", None)
-    if bot is not None and bot.reloader is not None:
-        bot.reloader.stop()
+def stop_reloader(services: SlackServices | None) -> None:
+    """Stop the watcher, if one runs (safe to call twice)."""
+    if services is not None and services.reloader is not None:
+        services.reloader.stop()
         log.info("stopped watching the knowledge folder")

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import logging
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from slack_bolt import App, BoltRequest, BoltResponse
+from slack_bolt import App, BoltContext, BoltRequest, BoltResponse
 from slack_sdk import WebClient
 from slack_sdk.http_retry import ConnectionErrorRetryHandler, RateLimitErrorRetryHandler
 
@@ -13,13 +14,15 @@ from faqbot.answerer import Answerer
 from faqbot.privacy import describe_exception, quiet_logger
 from faqbot.search import Engine
 from faqbot.settings import Settings
-from faqbot.slack.bot import Bot, log
 from faqbot.slack.dedupe import retry_number
 from faqbot.slack.listeners import register_all
+from faqbot.slack.services import CONTEXT_KEY, SlackServices, build_services
+
+log = logging.getLogger("faqbot.slack")
 
 #: Bolt names its per-app loggers after the app; under slack_bolt they stay quiet.
 APP_NAME = "slack_bolt.faqbot"
-#: Listener threads: each acks first, then waits its turn to answer. Bolt waits for the ack
+#: Listener threads: each acks first, then hands the work over. Bolt waits for the ack
 #: from the request thread, so with fewer threads than requests in flight, acks would queue
 #: behind CPU-bound answers (measured: ack p99 1.25 s at concurrency 20 with 4 threads).
 LISTENER_POOL = 64
@@ -38,14 +41,14 @@ def build_client(settings: Settings) -> WebClient:
 
 
 def create_app(settings: Settings, engine: Engine, client: WebClient | None = None,
-               answerer: Answerer | None = None) -> App:
+               answerer: Answerer | None = None,
+               services: SlackServices | None = None) -> App:
     """A Bolt App answering from ``engine``; with ``client`` given, no token check at start-up.
 
     Call ``faqbot.privacy.configure_logging`` first. The app acks first and answers after
     (``process_before_response=False``) on a pool of ``LISTENER_POOL`` threads, so an ack
-    never waits for a free thread. ``answerer`` computes the answers (default: in this process,
-    at most ``settings.listener_threads`` at once; the server passes its worker process).
-    The returned app has ``app.faqbot`` (the :class:`Bot`: counters, de-duplication).
+    never waits for a free thread. ``services`` (default: ``build_services(settings, engine,
+    answerer)``) reach every listener through ``context``; whoever made them closes them.
     """
     injected = client is not None
     secret = settings.slack_signing_secret
@@ -59,17 +62,17 @@ def create_app(settings: Settings, engine: Engine, client: WebClient | None = No
         listener_executor=ThreadPoolExecutor(max_workers=LISTENER_POOL,
                                              thread_name_prefix="faqbot-listener"),
     )
-    bot = Bot(settings, engine, answerer=answerer)
-    app.faqbot = bot  # type: ignore[attr-defined]
+    parts = services or build_services(settings, engine, answerer)
 
     @app.middleware
     def answer_each_event_once(request: BoltRequest, body: dict[str, Any],
-                               next: Any) -> BoltResponse | None:
+                               context: BoltContext, next: Any) -> BoltResponse | None:
         event_id = body.get("event_id") if body.get("type") == "event_callback" else None
-        if isinstance(event_id, str) and not bot.deduper.first_time(event_id):
+        if isinstance(event_id, str) and not parts.deduper.first_time(event_id):
             retry = retry_number(request.headers.get("x-slack-retry-num", [None])[0])
             log.info("duplicate event id=%s retry=%d: skipped", event_id, retry)
             return BoltResponse(status=200, body="")
+        context[CONTEXT_KEY] = parts
         return next()
 
     @app.error
@@ -77,5 +80,5 @@ def create_app(settings: Settings, engine: Engine, client: WebClient | None = No
         # the listeners catch their own errors; this is the last resort, by class only
         log.warning("unhandled error in a listener: %s", describe_exception(error))
 
-    register_all(app, bot)
+    register_all(app)
     return app

@@ -16,13 +16,17 @@ import signal
 import sys
 import threading
 from collections.abc import Callable, Iterable
-from typing import Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 from slack_bolt import App
 
 from faqbot.errors import ConfigError, FaqbotError
 from faqbot.privacy import configure_logging, describe_exception
 from faqbot.settings import Settings
+
+if TYPE_CHECKING:  # the Slack services import the engine: loaded late, when serving
+    from faqbot.slack.services import SlackServices
 
 log = logging.getLogger("faqbot.slack")
 
@@ -41,20 +45,24 @@ class SlackWSGI:
 
     def __init__(self, app: App | None = None) -> None:
         self._handler: Any = None
+        self._on_close: Callable[[], None] | None = None
         self.app: App | None = None
         if app is not None:
             self.attach(app)
 
-    def attach(self, app: App) -> None:
-        """Start serving Slack requests with this app (the engine behind it is loaded)."""
+    def attach(self, app: App, on_close: Callable[[], None] | None = None) -> None:
+        """Start serving Slack requests with this app (the engine behind it is loaded);
+        ``on_close`` stops its background work."""
         from slack_bolt.adapter.wsgi import SlackRequestHandler
 
         self._handler = SlackRequestHandler(app, path=EVENTS_PATH)
         self.app = app
+        self._on_close = on_close
 
     def close(self) -> None:
         """Stop the app's background work (gunicorn calls this as the worker exits)."""
-        shutdown(self.app)
+        if self._on_close is not None:
+            self._on_close()
 
     @property
     def ready(self) -> bool:
@@ -102,37 +110,50 @@ def choose_mode(settings: Settings) -> str:
     return "http"
 
 
-def build(settings: Settings, *, debounce_ms: int | None = None) -> App:
+@dataclass(frozen=True)
+class Running:
+    """An app made by :func:`build` and the services behind it (stop with :func:`shutdown`)."""
+
+    app: App
+    services: SlackServices
+
+    def close(self) -> None:
+        """Stop the watcher and the answer work (safe to call twice)."""
+        shutdown(self)
+
+
+def build(settings: Settings, *, debounce_ms: int | None = None) -> Running:
     """Load the engine (model + index, building it if stale) and the answer worker, create the
     app, start hot reload.
 
-    The knowledge folder is watched from then on (``app.faqbot.reloader``); a failed reload
+    The knowledge folder is watched from then on (``services.reloader``); a failed reload
     keeps the last good index in service and DMs the admins. Call :func:`shutdown` to stop.
     """
     from faqbot.answerer import make_answerer
     from faqbot.service import open_engine
     from faqbot.slack.admin import start_reloader
     from faqbot.slack.app import create_app
+    from faqbot.slack.services import build_services
 
     engine = open_engine(settings, on_build=lambda r: log.info("%s", r.summary()))
     answerer = make_answerer(settings, engine)  # the worker is ready before we listen
     try:
-        app = create_app(settings, engine, answerer=answerer)
+        services = build_services(settings, engine, answerer)
+        app = create_app(settings, engine, services=services)
     except BaseException:
         answerer.close()
         raise
-    start_reloader(app, settings, debounce_ms=debounce_ms)
-    return app
+    start_reloader(app.client, services, settings, engine, debounce_ms=debounce_ms)
+    return Running(app, services)
 
 
-def shutdown(app: App | None) -> None:
+def shutdown(running: Running | None) -> None:
     """Stop what :func:`build` started (watcher, answer worker); safe to call twice."""
     from faqbot.slack.admin import stop_reloader
 
-    stop_reloader(app)
-    bot = getattr(app, "faqbot", None)
-    if bot is not None:
-        bot.close()
+    if running is not None:
+        stop_reloader(running.services)
+        running.services.close()
 
 
 def run(settings: Settings) -> int:
@@ -147,7 +168,7 @@ def run(settings: Settings) -> int:
         print(f"faqbot: error: {exc}", file=sys.stderr)
         return 1
     except Exception as exc:  # e.g. Slack refusing the token at start-up
-        from faqbot.slack.bot import slack_error_code
+        from faqbot.slack.failures import slack_error_code
 
         print(f"faqbot: error: could not start the Slack app ({describe_exception(exc)}, "
               f"slack error: {slack_error_code(exc)})", file=sys.stderr)
@@ -162,19 +183,20 @@ def run_socket_mode(settings: Settings, stop: threading.Event | None = None) -> 
     from slack_bolt.adapter.socket_mode import SocketModeHandler
 
     assert settings.slack_app_token is not None
-    app = build(settings)
-    handler = SocketModeHandler(app, settings.slack_app_token.get_secret_value())
+    running = build(settings)
+    handler = SocketModeHandler(running.app, settings.slack_app_token.get_secret_value())
     stop = stop or threading.Event()
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGTERM, lambda *_: stop.set())
     try:
         handler.connect()
-        log.info("connected in Socket Mode; index version %s", app.faqbot.engine.snapshot.name)
+        log.info("connected in Socket Mode; index version %s",
+                 running.services.catalog.view().version)
         with contextlib.suppress(KeyboardInterrupt):
             stop.wait()
         handler.close()
     finally:
-        shutdown(app)
+        shutdown(running)
     return 0
 
 
@@ -200,7 +222,7 @@ def gunicorn_options(settings: Settings) -> dict[str, Any]:
 def _gunicorn_app(settings: Settings) -> Any:
     from gunicorn.app.base import BaseApplication
 
-    class FaqbotGunicorn(BaseApplication):  # type: ignore[misc]
+    class FaqbotGunicorn(BaseApplication):
         """gunicorn without a command line; the worker builds the app in ``load``."""
 
         def __init__(self) -> None:
@@ -217,12 +239,13 @@ def _gunicorn_app(settings: Settings) -> Any:
         def load(self) -> SlackWSGI:
             configure_logging(settings.log_level)  # the worker's own handlers
             try:
-                self.wsgi_app.attach(build(settings))
+                running = build(settings)
+                self.wsgi_app.attach(running.app, running.close)
             except FaqbotError as exc:
                 print(f"faqbot: error: {exc}", file=sys.stderr, flush=True)
                 sys.exit(APP_LOAD_ERROR)
             except Exception as exc:  # e.g. Slack refusing the token: one line, then stop
-                from faqbot.slack.bot import slack_error_code
+                from faqbot.slack.failures import slack_error_code
 
                 print(f"faqbot: error: could not start the Slack app ({describe_exception(exc)}"
                       f", slack error: {slack_error_code(exc)})", file=sys.stderr, flush=True)

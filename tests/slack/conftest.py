@@ -1,8 +1,7 @@
 """Fixtures for tests/slack (defined in slack_fakes.py, shared with tests/test_privacy.py)."""
 
-from slack_fakes import (  # noqa: F401
+from tests.slack.slack_fakes import (  # noqa: F401
     _every_reply_within_limits,
-    _isolated_env,
     app,
     engine,
     fake,
@@ -10,7 +9,8 @@ from slack_fakes import (  # noqa: F401
     index_dir,
     restore_logging,
     served,
-    settings,
+    services,
     slack,
+    slack_settings,
     socket_mode,
 )

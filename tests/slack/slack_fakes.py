@@ -11,7 +11,6 @@ capsys/capfd-based privacy tests see only what faqbot itself writes).
 from __future__ import annotations
 
 import json
-import sys
 import threading
 import time
 import urllib.parse
@@ -27,13 +26,10 @@ from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 import pytest
 from slack_sdk.signature import SignatureVerifier
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/, for fakes.py
-
-from fakes import FakeEmbedder
-
 from faqbot.search import Engine
 from faqbot.service import open_engine
 from faqbot.settings import Settings, load_settings
+from tests.fakes import FakeEmbedder
 
 KNOWLEDGE = Path(__file__).resolve().parents[1] / "data" / "knowledge"
 SECRET = "test-signing-secret"
@@ -324,16 +320,6 @@ def serve_wsgi(wsgi_app: Any) -> tuple[Any, str]:
 # --- fixtures ------------------------------------------------------------------------------------
 
 
-@pytest.fixture(autouse=True)
-def _isolated_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    """No SLACK_*/FAQBOT_*/PORT setting from the machine leaks into a test."""
-    import os
-
-    for name in list(os.environ):
-        if name.startswith(("SLACK_", "FAQBOT_")) or name == "PORT":
-            monkeypatch.delenv(name, raising=False)
-
-
 @pytest.fixture
 def restore_logging() -> Iterator[None]:
     """Undo ``configure_logging`` after a test: handlers, levels, filters, record factory."""
@@ -375,7 +361,7 @@ def fake(fake_slack: FakeSlack) -> FakeSlack:
 def make_settings(index_dir: Path, api_url: str, **overrides: Any) -> Settings:
     values: dict[str, Any] = {"knowledge_dir": KNOWLEDGE, "index_dir": index_dir,
                               "slack_api_url": api_url, "slack_bot_token": BOT_TOKEN,
-                              "slack_signing_secret": SECRET, "listener_threads": 4}
+                              "slack_signing_secret": SECRET}
     return load_settings(**{**values, **overrides})
 
 
@@ -391,16 +377,28 @@ def engine(index_dir: Path, fake_slack: FakeSlack) -> Engine:
 
 
 @pytest.fixture
-def settings(index_dir: Path, fake: FakeSlack) -> Settings:
+def slack_settings(index_dir: Path, fake: FakeSlack) -> Settings:
+    """Settings for an app talking to the fake Slack (tests/conftest.py's ``settings`` is for
+    the core: a copy of the sample knowledge)."""
     return make_settings(index_dir, fake.api_url)
 
 
 @pytest.fixture
-def app(settings: Settings, engine: Engine) -> Any:
-    """A fresh Bolt app (fresh counters and event ids) talking to the fake Slack."""
+def services(slack_settings: Settings, engine: Engine) -> Iterator[Any]:
+    """Fresh Slack services (counters, event ids, answer threads) for one app."""
+    from faqbot.slack.services import build_services
+
+    services = build_services(slack_settings, engine)
+    yield services
+    services.close()
+
+
+@pytest.fixture
+def app(slack_settings: Settings, engine: Engine, services: Any) -> Any:
+    """A fresh Bolt app talking to the fake Slack, with this test's ``services``."""
     from faqbot.slack.app import build_client, create_app
 
-    return create_app(settings, engine, client=build_client(settings))
+    return create_app(slack_settings, engine, client=build_client(slack_settings), services=services)
 
 
 @pytest.fixture

@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 
 import pytest
-from slack_fakes import MEMBER, OWNER
 
 from faqbot.slack.blocks import EXPIRED, THANKS
+from tests.slack.slack_fakes import MEMBER, OWNER
 
 
 def button_value(data: dict, action_id: str) -> str:
@@ -46,13 +46,13 @@ def test_share_of_a_stale_or_foreign_value_says_expired(slack, fake, value):
 
 @pytest.mark.parametrize("action_id, verdict", [("feedback_helpful", "helpful"),
                                                 ("feedback_not_helpful", "not_helpful")])
-def test_feedback_is_counted_per_id(slack, fake, app, answered, action_id, verdict):
+def test_feedback_is_counted_per_id(slack, fake, services, answered, action_id, verdict):
     value = button_value(answered, action_id)
     slack.action(action_id, value, key="fb")
     assert fake.wait_response("fb")[0].data["text"] == THANKS
     slack.action(action_id, value, key="fb")
     fake.wait_response("fb", 2)
-    counts = app.faqbot.feedback.counts()
+    counts = services.feedback.counts()
     assert counts["faq:llm-training"] == {verdict: 2}
     for passage_id in json.loads(value)["p"]:
         assert counts[f"passage:{passage_id}"] == {verdict: 2}
@@ -94,11 +94,11 @@ def test_opt_out_button_in_a_message_answers_privately(slack, fake):
     assert "forward to an owner" in json.dumps(data)
 
 
-def test_button_failure_gives_the_friendly_sentence(slack, fake, app):
+def test_button_failure_gives_the_friendly_sentence(slack, fake, services):
     def broken(*args, **kwargs):
         raise RuntimeError("boom")
 
-    app.faqbot.answer_faq = broken
+    services.asker.answer_faq = broken
     slack.action("ask_faq", "llm-training", key="err")
     data = fake.wait_response("err")[0].data
     assert "something went wrong" in data["text"] and "boom" not in json.dumps(data)

@@ -18,13 +18,20 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from fakes import FakeEmbedder
-from slack_fakes import KNOWLEDGE, MEMBER, FakeSlack, SlackSender, make_settings, serve_wsgi
 
 from faqbot import service
 from faqbot.slack import runner
 from faqbot.slack.blocks import FRIENDLY_ERROR, NOT_ALLOWED
 from faqbot.slack.runner import SlackWSGI
+from tests.fakes import FakeEmbedder
+from tests.slack.slack_fakes import (
+    KNOWLEDGE,
+    MEMBER,
+    FakeSlack,
+    SlackSender,
+    make_settings,
+    serve_wsgi,
+)
 
 ADMIN, ADMIN2 = "UADMIN01", "UADMIN02"
 DEBOUNCE_MS = 200
@@ -41,15 +48,20 @@ STALE_DOC = ("---\ntitle: Old rules\nurl: https://intranet/old\nkind: internal\n
 class Live:
     """A bot built by runner.build, served over HTTP, with its knowledge folder."""
 
-    app: Any
+    running: runner.Running
     slack: SlackSender
     fake: FakeSlack
     knowledge: Path
     url: str
 
     @property
-    def bot(self) -> Any:
-        return self.app.faqbot
+    def reloader(self) -> Any:
+        return self.running.services.reloader
+
+    @property
+    def version(self) -> str:
+        """The index version in service."""
+        return self.running.services.catalog.view().version
 
     def ask(self, text: str, key: str, user: str = MEMBER, timeout: float = 5.0) -> dict:
         """A /privacy command over HTTP; the reply that arrives at its response_url."""
@@ -69,17 +81,18 @@ def live(tmp_path: Path, fake: FakeSlack, monkeypatch: pytest.MonkeyPatch,
     monkeypatch.setattr(service, "load_embedder", lambda spec: embedder)
     settings = make_settings(tmp_path / "index", fake.api_url, knowledge_dir=knowledge,
                              admin_user_ids=[ADMIN, ADMIN2])
-    app = runner.build(settings, debounce_ms=DEBOUNCE_MS)
-    assert app.faqbot.reloader is not None and app.faqbot.reloader._thread is not None
-    server, url = serve_wsgi(SlackWSGI(app))
-    time.sleep(0.3)  # let the watcher start before the first edit
+    running = runner.build(settings, debounce_ms=DEBOUNCE_MS)
+    reloader = running.services.reloader
+    assert reloader is not None and reloader._thread is not None
+    server, url = serve_wsgi(SlackWSGI(running.app))
+    assert reloader.watching.wait(10)  # edits from now on are seen
     try:
-        yield Live(app, SlackSender(url, fake), fake, knowledge, url)
+        yield Live(running, SlackSender(url, fake), fake, knowledge, url)
     finally:
-        runner.shutdown(app)
+        runner.shutdown(running)
         server.shutdown()
         server.server_close()
-    assert app.faqbot.reloader._thread is None  # the watcher was stopped
+    assert reloader._thread is None  # the watcher was stopped
 
 
 def text_of(data: dict) -> str:
@@ -109,10 +122,10 @@ def test_admin_status(live: Live) -> None:
 
     data = live.ask("admin status", "st", user=ADMIN)
     body = text_of(data)
-    snapshot = live.bot.engine.snapshot
+    view = live.running.services.catalog.view()
     assert data["response_type"] == "ephemeral"
-    assert f"*Index version*: `{snapshot.name}` (built {snapshot.manifest['created']})" in body
-    assert "*Documents*: 2" in body and f"*passages*: {len(snapshot.passages)}" in body
+    assert f"*Index version*: `{view.version}` (built {view.built_at})" in body
+    assert "*Documents*: 2" in body and f"*passages*: {view.passages}" in body
     assert "*FAQ entries*: 2" in body and "`fake/bag-of-words`" in body
     assert "*Last reload*: none yet" in body
     assert "1 answered, 1 declined" in body
@@ -123,33 +136,33 @@ def test_admin_status(live: Live) -> None:
 
 
 def test_admin_reload_then_rollback(live: Live) -> None:
-    live.bot.reloader.stop()  # no watcher: only the command reloads in this test
-    first = live.bot.engine.snapshot.name
+    live.reloader.stop()  # no watcher: only the command reloads in this test
+    first = live.version
     assert "Nothing to reload" in live.ask("admin reload", "r0", user=ADMIN)["text"]
 
     (live.knowledge / "parking.md").write_text(PARKING.format(when="seven"), "utf-8")
     response = live.slack.command("admin reload", user_id=ADMIN, key="r1")
     assert response.status == 200 and response.seconds < 1.0  # acked before the build
     data = live.fake.wait_response("r1")[0].data
-    second = live.bot.engine.snapshot.name
+    second = live.version
     assert second != first
     assert data["text"].startswith(f"Reloaded: now serving index version `{second}` (")
     assert "opens at seven" in live.ask(ZEBRA, "z1")["text"]
-    assert live.bot.reloader.status.result == "ok"
+    assert live.reloader.status.result == "ok"
 
     data = live.ask("admin rollback", "rb1", user=ADMIN)
-    assert live.bot.engine.snapshot.name == first
+    assert live.version == first
     assert data["text"].startswith("Rolled back in ") and f"version `{first}`" in data["text"]
     assert "zebra" not in live.ask(ZEBRA, "z2")["text"]
 
     data = live.ask("admin rollback", "rb2", user=ADMIN)  # nothing earlier than the first
     assert data["text"] == "Rollback failed: no earlier index version to roll back to"
-    assert live.bot.engine.snapshot.name == first
+    assert live.version == first
 
 
 def test_admin_reload_of_a_broken_folder_reports_file_and_line(live: Live) -> None:
-    live.bot.reloader.stop()
-    good = live.bot.engine.snapshot.name
+    live.reloader.stop()
+    good = live.version
     (live.knowledge / "faq.yml").write_text("faq:\n  - id: x\n   bad: indent\n", "utf-8")
     data = live.ask("admin reload", "r1", user=ADMIN)
     assert data["text"].startswith(f"Reload failed; still serving the last good index `{good}`")
@@ -160,9 +173,9 @@ def test_admin_reload_of_a_broken_folder_reports_file_and_line(live: Live) -> No
 
 
 def test_non_admins_get_a_refusal_and_nothing_else(live: Live) -> None:
-    live.bot.reloader.stop()
+    live.reloader.stop()
     (live.knowledge / "parking.md").write_text(PARKING.format(when="seven"), "utf-8")
-    before = live.bot.engine.snapshot.name
+    before = live.version
     texts = ["admin", "admin status", "admin reload", "admin rollback", "ADMIN Status",
              "admin please"]
     for n, text in enumerate(texts):
@@ -173,8 +186,8 @@ def test_non_admins_get_a_refusal_and_nothing_else(live: Live) -> None:
                        "rollback", "status", "admin", "answered", "declined", "feedback"):
             assert secret.lower() not in body, (text, secret)
     time.sleep(0.2)  # a reload or rollback would have started by now
-    assert live.bot.engine.snapshot.name == before
-    assert live.bot.reloader.status.result == "none yet"
+    assert live.version == before
+    assert live.reloader.status.result == "none yet"
     assert len(live.fake.replies()) == len(texts)
 
 
@@ -188,10 +201,10 @@ def test_admin_commands_appear_in_help_for_admins_only(live: Live) -> None:
                                             "h5", user=MEMBER)["text"]
 
 
-def test_admin_commands_without_a_reloader(settings, engine, fake) -> None:
+def test_admin_commands_without_a_reloader(slack_settings, engine, fake) -> None:
     from faqbot.slack.app import build_client, create_app
 
-    settings = settings.model_copy(update={"admin_user_ids": [ADMIN]})
+    settings = slack_settings.model_copy(update={"admin_user_ids": [ADMIN]})
     app = create_app(settings, engine, build_client(settings))
     server, url = serve_wsgi(SlackWSGI(app))
     try:
@@ -216,7 +229,7 @@ def admin_dms(fake: FakeSlack) -> list[dict]:
 def test_broken_file_dms_admins_keeps_answering_and_recovers(live: Live, caplog) -> None:
     caplog.set_level(logging.INFO, logger="faqbot")
     original = (live.knowledge / "faq.yml").read_text("utf-8")
-    good = live.bot.engine.snapshot.name
+    good = live.version
     live.fake.fail_next("chat.postMessage")  # the first admin's DM fails: the second still gets it
     (live.knowledge / "faq.yml").write_text("faq:\n  - id: x\n   bad: indent\n", "utf-8")
     live.fake.wait_for(lambda c: c.name == "chat.postMessage", count=2, timeout=10)
@@ -227,14 +240,14 @@ def test_broken_file_dms_admins_keeps_answering_and_recovers(live: Live, caplog)
     assert f"keeps serving the last good index ({good})" in dms[1]["text"]
     assert any("admin notice failed: SlackApiError" in r.getMessage()
                and "slack_error=internal_error" in r.getMessage() for r in caplog.records)
-    assert live.bot.engine.snapshot.name == good
+    assert live.version == good
     assert "not trained" in live.ask(TRAINED, "q1")["text"]  # still the old index
 
     # new content saved while the folder is broken is served once it is fixed: no restart
     (live.knowledge / "parking.md").write_text(PARKING.format(when="seven"), "utf-8")
     (live.knowledge / "faq.yml").write_text(original, "utf-8")
-    wait_until(lambda: live.bot.reloader.status.result == "ok")
-    assert live.bot.engine.snapshot.name != good
+    wait_until(lambda: live.reloader.status.result == "ok")
+    assert live.version != good
     assert "opens at seven" in live.ask(ZEBRA, "z1")["text"]
     assert "not trained" in live.ask(TRAINED, "q2")["text"]
 
@@ -301,7 +314,7 @@ def test_edit_add_delete_while_answering_in_a_tight_loop(live: Live, record_prop
                                  count=sent, timeout=15)
     assert len(answers) == sent
     assert all(a.data["text"] != FRIENDLY_ERROR for a in answers)
-    assert live.bot.reloader.status.result == "ok" and not admin_dms(live.fake)
+    assert live.reloader.status.result == "ok" and not admin_dms(live.fake)
     assert "zebra" not in probe() and "okapi shed" in live.ask("okapi shed opens", "o-end")["text"]
     median = statistics.median(latencies)
     record_property("save_to_new_answer_median_s", round(median, 3))
@@ -314,7 +327,7 @@ def test_edit_add_delete_while_answering_in_a_tight_loop(live: Live, record_prop
 def test_socket_mode_run_hot_reloads_and_stops_the_watcher(tmp_path: Path, fake: FakeSlack,
                                                            monkeypatch: pytest.MonkeyPatch,
                                                            restore_logging) -> None:
-    from slack_fakes import APP_TOKEN, FakeSocketMode
+    from tests.slack.slack_fakes import APP_TOKEN, FakeSocketMode
 
     knowledge = tmp_path / "knowledge"
     shutil.copytree(KNOWLEDGE, knowledge)

@@ -8,11 +8,13 @@ from dataclasses import replace
 from typing import Any
 
 import pytest
-from slack_fakes import assert_slack_limits
 
+from faqbot.catalog import CatalogView
 from faqbot.index import DocInfo
 from faqbot.models import Answer, FaqEntry, Hit, OptOutProcedure, Passage, SourceRef
 from faqbot.slack import blocks
+from faqbot.slack.types import Workspace
+from tests.slack.slack_fakes import assert_slack_limits
 
 NASTY = "<!channel> <@U0BOSS> <#C1|general> <https://evil.example|click> & co &lt;"
 
@@ -92,10 +94,10 @@ def test_help_home_and_about_with_a_big_knowledge_base(engine):
     snapshot = replace(engine.snapshot, faq=entries, documents=docs)
     help_ = blocks.help_message(entries)
     assert_slack_limits({"text": help_.text, "blocks": help_.blocks})
-    about = blocks.about_message(snapshot, event_id_minutes=10)
+    about = blocks.about_message(CatalogView.of(snapshot), event_id_minutes=10)
     assert_slack_limits({"text": about.text, "blocks": about.blocks})
     assert "Document 0" in all_text(about)
-    home = blocks.home_view(snapshot, "U123")
+    home = blocks.home_view(CatalogView.of(snapshot), "U123")
     assert_slack_limits(home, max_blocks=100)
     assert "Question number 0" in all_text(home)
 
@@ -107,7 +109,7 @@ def test_opt_out_flow_escapes_workspace_name_and_encodes_mailto():
         body_template="Please opt {workspace_name} ({workspace_url}) out.",
         what_happens_next=("A reply.",), sources=(SourceRef(doc="d.md", section="S"),),
         last_verified=dt.date(2024, 5, 17))
-    workspace = blocks.Workspace(url="https://a.slack.com/", name="<!channel> & ```Co```")
+    workspace = Workspace(url="https://a.slack.com/", name="<!channel> & ```Co```")
     out = all_text(blocks.opt_out_message(procedure, "owner", workspace, []))
     assert "<!channel>" not in out and "&lt;!channel&gt; &amp;" in out
     assert "subject=Opt-out%20%26%20%3Crequest%3E&amp;body=Please%20opt%20%3C%21channel%3E" in out

@@ -7,9 +7,9 @@ import threading
 import time
 
 import pytest
-from slack_fakes import MEMBER, ORG_OWNER, OWNER, SlackSender, serve_wsgi
 
 from faqbot.slack.blocks import FRIENDLY_ERROR
+from tests.slack.slack_fakes import MEMBER, ORG_OWNER, OWNER, SlackSender, serve_wsgi
 
 
 def answer_of(fake, key: str = "cmd") -> dict:
@@ -173,9 +173,9 @@ def _served(settings, engine, fake):
     return server, SlackSender(url, fake)
 
 
-def test_ack_comes_before_the_answer(settings, engine, fake):
+def test_ack_comes_before_the_answer(slack_settings, engine, fake):
     gate = threading.Event()
-    server, slack = _served(settings, _SlowEngine(engine, gate), fake)
+    server, slack = _served(slack_settings, _SlowEngine(engine, gate), fake)
     try:
         response = slack.command("Are language models trained on my messages?")
         assert response.status == 200 and response.seconds < 1.0
@@ -189,8 +189,8 @@ def test_ack_comes_before_the_answer(settings, engine, fake):
         server.server_close()
 
 
-def test_internal_error_gives_the_friendly_sentence(settings, engine, fake):
-    server, slack = _served(settings, _BrokenEngine(engine, threading.Event()), fake)
+def test_internal_error_gives_the_friendly_sentence(slack_settings, engine, fake):
+    server, slack = _served(slack_settings, _BrokenEngine(engine, threading.Event()), fake)
     try:
         slack.command("secret-question-text")
         data = answer_of(fake)

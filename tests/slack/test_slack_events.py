@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
+import logging
 import time
 
 import pytest
-from slack_fakes import BOT_USER, MEMBER, OWNER, dm, mention_event
 
 from faqbot.slack.blocks import FRIENDLY_ERROR
+from tests.slack.slack_fakes import BOT_USER, MEMBER, OWNER, dm, mention_event
 
 
 def posts(fake, count: int = 1, timeout: float = 5.0):
@@ -164,10 +165,18 @@ def test_messages_tab_opened_publishes_nothing(slack, fake):
     assert not fake.api_calls("views.publish")
 
 
-def test_home_publish_failure_is_only_logged(slack, fake):
+def test_home_publish_failure_is_only_logged(slack, fake, caplog):
     fake.fail_next("views.publish", body={"ok": False, "error": "not_enabled"})
-    assert slack.event({"type": "app_home_opened", "user": MEMBER, "tab": "home"}).status == 200
-    fake.wait_api("views.publish")
+    with caplog.at_level(logging.WARNING, "faqbot.slack"):
+        assert slack.event({"type": "app_home_opened", "user": MEMBER,
+                            "tab": "home"}).status == 200
+        fake.wait_api("views.publish")
+        deadline = time.monotonic() + 5
+        while "views.publish failed" not in caplog.text and time.monotonic() < deadline:
+            time.sleep(0.01)
+    assert "views.publish failed: SlackApiError" in caplog.text
+    assert "slack_error=not_enabled" in caplog.text
+    assert not fake.api_calls("chat.postMessage")  # nothing is sent to the user
 
 
 def test_url_verification_challenge(slack):

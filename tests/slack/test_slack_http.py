@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import time
 
-from slack_fakes import SlackSender, serve_wsgi
-
 from faqbot.slack.runner import SlackWSGI
+from tests.slack.slack_fakes import SlackSender, serve_wsgi
 
 
 def test_bad_signature_is_rejected_with_401(slack, fake):
@@ -49,12 +48,12 @@ def test_healthz_is_503_until_the_app_is_attached(fake, app):
         server.server_close()
 
 
-def test_create_app_without_a_client_checks_the_token_at_start(settings, engine, fake):
+def test_create_app_without_a_client_checks_the_token_at_start(slack_settings, engine, fake):
     from faqbot.slack.app import create_app
 
-    app = create_app(settings, engine)
+    app = create_app(slack_settings, engine)
     assert fake.api_calls("auth.test")
-    assert app.client.base_url == settings.slack_api_url
+    assert app.client.base_url == slack_settings.slack_api_url
     assert any(type(h).__name__ == "RateLimitErrorRetryHandler" for h in app.client.retry_handlers)
 
 

@@ -10,6 +10,7 @@ import pytest
 import yaml
 from slack_bolt import BoltRequest
 
+from faqbot.catalog import CatalogView
 from faqbot.slack import blocks
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -84,7 +85,7 @@ def test_every_rendered_button_has_a_listener(app, engine):
     answer = engine.answer("Are language models trained on my messages?")
     rendered = [
         blocks.help_message(snapshot.faq).blocks,
-        blocks.home_view(snapshot, "U1")["blocks"],
+        blocks.home_view(CatalogView.of(snapshot), "U1")["blocks"],
         blocks.answer_message(answer, share=True, opt_out_button=True).blocks,
         blocks.decline_message(engine.answer("wifi password")).blocks,
     ]

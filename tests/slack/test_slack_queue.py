@@ -12,12 +12,11 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
-from slack_fakes import SlackSender, serve_wsgi
 
-import faqbot.slack.bot as bot_module
 from faqbot.answerer import LocalAnswerer
 from faqbot.models import Answer
 from faqbot.slack.blocks import BUSY
+from tests.slack.slack_fakes import SlackSender, serve_wsgi
 
 
 class HeldAnswerer(LocalAnswerer):
@@ -37,22 +36,24 @@ class HeldAnswerer(LocalAnswerer):
 
 
 @pytest.fixture
-def held(settings, engine, fake):  # type: ignore[no-untyped-def]
+def held(slack_settings, engine, fake):  # type: ignore[no-untyped-def]
     from faqbot.slack.app import build_client, create_app
     from faqbot.slack.runner import SlackWSGI
+    from faqbot.slack.services import build_services
 
     answerer = HeldAnswerer(engine)
-    app = create_app(settings, engine, client=build_client(settings), answerer=answerer)
+    services = build_services(slack_settings, engine, answerer)
+    app = create_app(slack_settings, engine, client=build_client(slack_settings), services=services)
     server, url = serve_wsgi(SlackWSGI(app))
-    yield SlackSender(url, fake), answerer, app.faqbot
+    yield SlackSender(url, fake), answerer, services.answers
     answerer.release.set()
     server.shutdown()
     server.server_close()
-    app.faqbot.close()
+    services.close()
 
 
 def test_acks_go_out_while_every_answer_is_still_pending(held, fake) -> None:
-    sender, answerer, bot = held
+    sender, answerer, answers = held
     count = 12  # more than the answer threads (4): the rest wait in the queue
     with ThreadPoolExecutor(max_workers=count) as pool:
         responses = list(pool.map(
@@ -60,20 +61,20 @@ def test_acks_go_out_while_every_answer_is_still_pending(held, fake) -> None:
                                      key=f"k{i}"), range(count)))
     assert [r.status for r in responses] == [200] * count
     assert not [c for c in fake.calls if c.kind == "response"]  # no answer has gone out yet
-    assert bot.queued == count
+    assert answers.queued == count
     answerer.release.set()
     for i in range(count):
         data = fake.wait_response(f"k{i}", timeout=10)[0].data
         assert "not trained" in data["text"]
     deadline = time.monotonic() + 5  # the count drops just after each delivery
-    while bot.queued and time.monotonic() < deadline:
+    while answers.queued and time.monotonic() < deadline:
         time.sleep(0.01)
-    assert bot.queued == 0
+    assert answers.queued == 0
 
 
-def test_a_full_queue_replies_busy_at_once(held, fake, monkeypatch) -> None:
-    sender, answerer, _bot = held
-    monkeypatch.setattr(bot_module, "MAX_QUEUED", 2)
+def test_a_full_queue_replies_busy_at_once(held, fake) -> None:
+    sender, answerer, answers = held
+    answers.max_queued = 2
     for i in range(2):
         assert sender.command("how do I opt out", key=f"q{i}").status == 200
     assert sender.command("Are my DMs used for AI?", key="over").status == 200

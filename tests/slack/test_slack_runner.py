@@ -16,9 +16,9 @@ import time
 from pathlib import Path
 
 import pytest
-from slack_fakes import BOT_TOKEN, KNOWLEDGE, SECRET, SlackSender
 
 from faqbot.slack.runner import run
+from tests.slack.slack_fakes import BOT_TOKEN, KNOWLEDGE, SECRET, SlackSender
 
 TESTS = Path(__file__).resolve().parents[1]
 ROOT = TESTS.parent
@@ -33,8 +33,8 @@ def free_port() -> int:
 
 SCRIPT = """
 import sys
-sys.path.insert(0, {tests!r})
-from fakes import FakeEmbedder
+
+from tests.fakes import FakeEmbedder
 import faqbot.service as service
 from faqbot.settings import load_settings
 from faqbot.slack.runner import run
@@ -53,9 +53,10 @@ def test_http_mode_under_gunicorn(tmp_path, fake):
     port = free_port()
     script = tmp_path / "serve.py"
     script.write_text(textwrap.dedent(SCRIPT).format(
-        tests=str(TESTS), knowledge=str(KNOWLEDGE), index=str(tmp_path / "index"), port=port,
+        knowledge=str(KNOWLEDGE), index=str(tmp_path / "index"), port=port,
         api=fake.api_url, token=BOT_TOKEN, secret=SECRET))
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "FAQBOT_"))}
+    env["PYTHONPATH"] = str(ROOT)  # the repository, for tests.fakes
     proc = subprocess.Popen([sys.executable, str(script)], cwd=ROOT, env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
@@ -88,7 +89,7 @@ def test_http_mode_under_gunicorn(tmp_path, fake):
 
 def test_http_mode_with_broken_knowledge_fails_fast(tmp_path, capsys, restore_logging):
     (tmp_path / "faq.yml").write_text("faq: [ {id: Bad Id} ]\n", "utf-8")
-    from slack_fakes import make_settings
+    from tests.slack.slack_fakes import make_settings
 
     settings = make_settings(tmp_path / "index", "http://127.0.0.1:9/api/",
                              knowledge_dir=tmp_path)
@@ -100,7 +101,7 @@ def test_http_mode_with_broken_knowledge_fails_fast(tmp_path, capsys, restore_lo
 @pytest.mark.parametrize("overrides", [{"slack_signing_secret": ""},
                                        {"slack_bot_token": "xoxp-1"}])
 def test_run_without_usable_tokens_returns_1(tmp_path, capsys, overrides, restore_logging):
-    from slack_fakes import make_settings
+    from tests.slack.slack_fakes import make_settings
 
     assert run(make_settings(tmp_path, "http://127.0.0.1:9/api/", **overrides)) == 1
     assert "faqbot: error:" in capsys.readouterr().err

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from slack_fakes import BOT_USER, MEMBER, dm
+from tests.slack.slack_fakes import BOT_USER, MEMBER, dm
 
 
 def test_slash_command_over_socket_mode(socket_mode, fake):
@@ -36,7 +36,7 @@ def test_dm_event_over_socket_mode_first_delivery_is_answered(socket_mode, fake)
 
 
 def test_socket_mode_envelopes_never_reach_the_logs(socket_mode, fake, capfd, restore_logging):
-    from slack_fakes import everything_at_debug
+    from tests.slack.slack_fakes import everything_at_debug
 
     capture = everything_at_debug()
     canary = "nebula-canary-3310"

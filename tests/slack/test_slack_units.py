@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import pytest
-from slack_fakes import KNOWLEDGE, make_settings
 
 from faqbot.errors import ConfigError
-from faqbot.slack.bot import Feedback, clean_question, role_of, wants_opt_out
+from faqbot.slack.asking import clean_question, wants_opt_out
+from faqbot.slack.counters import Feedback
 from faqbot.slack.dedupe import EventDeduper, retry_number
+from faqbot.slack.directory import role_of
 from faqbot.slack.listeners.commands import subcommand
 from faqbot.slack.runner import choose_mode, gunicorn_options
+from tests.slack.slack_fakes import KNOWLEDGE, make_settings
 
 
 @pytest.mark.parametrize("text, kind", [
@@ -100,8 +102,7 @@ def test_choose_mode_errors(tmp_path, overrides, message):
 
 
 def test_gunicorn_options(tmp_path):
-    options = gunicorn_options(make_settings(tmp_path, "http://x/", port=3999,
-                                             listener_threads=8))
+    options = gunicorn_options(make_settings(tmp_path, "http://x/", port=3999))
     assert options["workers"] == 1 and options["worker_class"] == "gthread"
     assert options["bind"] == "0.0.0.0:3999" and options["threads"] == 32
     assert options["accesslog"] is None and options["preload_app"] is False

@@ -7,10 +7,10 @@ Clicks in the App Home have no response_url; their answers arrive in the user's 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import logging
 from typing import Any
 
-from slack_bolt import Ack, App, Respond
+from slack_bolt import Ack, App, BoltContext, Respond
 from slack_sdk import WebClient
 
 from faqbot.slack.blocks import (
@@ -26,14 +26,11 @@ from faqbot.slack.blocks import (
     decode_ref,
     notice,
 )
-from faqbot.slack.bot import Bot, log
-from faqbot.slack.listeners.common import (
-    after_ack,
-    opt_out_reply,
-    post,
-    respond_private,
-    tell_failure,
-)
+from faqbot.slack.failures import failed
+from faqbot.slack.listeners.common import opt_out_reply, post, respond_private, tell_failure
+from faqbot.slack.services import services_of
+
+log = logging.getLogger("faqbot.slack")
 
 
 def _user_id(body: dict[str, Any]) -> str | None:
@@ -51,73 +48,93 @@ def _deliver(body: dict[str, Any], respond: Respond, client: WebClient, message:
             post(client, user_id, message)
 
 
-def register(app: App, bot: Bot) -> None:
+def share(ack: Ack, body: dict[str, Any], action: dict[str, Any], respond: Respond,
+          client: WebClient, context: BoltContext) -> None:
+    """Post the answer in the button's value to the channel, as shared by the clicker."""
+    ack()
+    try:
+        ref = decode_ref(action.get("value"))
+        answer = services_of(context).catalog.answer_from_refs(*ref) if ref else None
+        if answer is None or not body.get("response_url"):
+            _deliver(body, respond, client, notice(EXPIRED))
+            return
+        message = answer_message(answer, shared_by=_user_id(body), feedback=False,
+                                 show_confidence=False)
+        respond(**message.kwargs(), response_type="in_channel", replace_original=False,
+                unfurl_links=False, unfurl_media=False)
+        log.info("shared user=%s faq=%s passages=%d", _user_id(body) or "-",
+                 ref[0] if ref and ref[0] else "-", len(answer.hits))
+    except Exception as exc:
+        failed("share", exc)
+        tell_failure("share", lambda m: _deliver(body, respond, client, m))
+
+
+def _feedback(verdict: str, ack: Ack, body: dict[str, Any], action: dict[str, Any],
+              respond: Respond, client: WebClient, context: BoltContext) -> None:
+    ack()
+    try:
+        ref = decode_ref(action.get("value"))
+        if ref is None:
+            _deliver(body, respond, client, notice(EXPIRED))
+            return
+        services_of(context).feedback.record(verdict, ref[0], ref[1])
+        log.info("feedback verdict=%s faq=%s passages=%d", verdict, ref[0] or "-", len(ref[1]))
+        _deliver(body, respond, client, notice(THANKS))
+    except Exception as exc:
+        failed("feedback", exc)
+
+
+def feedback_helpful(ack: Ack, body: dict[str, Any], action: dict[str, Any], respond: Respond,
+                     client: WebClient, context: BoltContext) -> None:
+    """Count a *Helpful* click for the ids in the value, and thank the clicker."""
+    _feedback("helpful", ack, body, action, respond, client, context)
+
+
+def feedback_not_helpful(ack: Ack, body: dict[str, Any], action: dict[str, Any],
+                         respond: Respond, client: WebClient, context: BoltContext) -> None:
+    """Count a *Not helpful* click for the ids in the value, and thank the clicker."""
+    _feedback("not_helpful", ack, body, action, respond, client, context)
+
+
+def ask_faq(ack: Ack, body: dict[str, Any], action: dict[str, Any], respond: Respond,
+            client: WebClient, context: BoltContext) -> None:
+    """Answer the FAQ question named by the button, privately to the clicker."""
+    ack()
+    services = services_of(context)
+
+    def send(message: Message) -> None:
+        _deliver(body, respond, client, message)
+
+    def work() -> None:
+        answer = services.asker.answer_faq(action.get("value"))
+        share = bool(body.get("response_url")) and body.get("container", {}).get(
+            "is_ephemeral", False)
+        message = notice(EXPIRED) if answer is None else answer_message(answer, share=share)
+        # the value is logged only when it named a known FAQ entry (an id, never text)
+        log.info("faq button user=%s faq=%s", _user_id(body) or "-",
+                 action.get("value") if answer else "-")
+        send(message)
+
+    services.answers.run("faq button", work, send)
+
+
+def opt_out(ack: Ack, body: dict[str, Any], respond: Respond, client: WebClient,
+            context: BoltContext) -> None:
+    """The guided opt-out flow, privately to the clicker."""
+    ack()
+    services = services_of(context)
+
+    def send(message: Message) -> None:
+        _deliver(body, respond, client, message)
+
+    services.answers.run(
+        "opt-out button", lambda: send(opt_out_reply(services, client, _user_id(body))), send)
+
+
+def register(app: App) -> None:
     """Register one listener per button action id."""
-
-    @app.action(ACTION_SHARE)
-    def share(ack: Ack, body: dict[str, Any], action: dict[str, Any], respond: Respond,
-              client: WebClient) -> None:
-        ack()
-        try:
-            ref = decode_ref(action.get("value"))
-            answer = bot.answer_from_refs(*ref) if ref else None
-            if answer is None or not body.get("response_url"):
-                _deliver(body, respond, client, notice(EXPIRED))
-                return
-            message = answer_message(answer, shared_by=_user_id(body), feedback=False,
-                                     show_confidence=False)
-            respond(**message.kwargs(), response_type="in_channel", replace_original=False,
-                    unfurl_links=False, unfurl_media=False)
-            log.info("shared user=%s faq=%s passages=%d", _user_id(body) or "-",
-                     ref[0] if ref and ref[0] else "-", len(answer.hits))
-        except Exception as exc:
-            bot.failed("share", exc)
-            tell_failure(bot, "share", lambda m: _deliver(body, respond, client, m))
-
-    def feedback(verdict: str) -> Callable[..., None]:
-        def on_feedback(ack: Ack, body: dict[str, Any], action: dict[str, Any],
-                        respond: Respond, client: WebClient) -> None:
-            ack()
-            try:
-                ref = decode_ref(action.get("value"))
-                if ref is None:
-                    _deliver(body, respond, client, notice(EXPIRED))
-                    return
-                bot.feedback.record(verdict, ref[0], ref[1])
-                log.info("feedback verdict=%s faq=%s passages=%d", verdict, ref[0] or "-",
-                         len(ref[1]))
-                _deliver(body, respond, client, notice(THANKS))
-            except Exception as exc:
-                bot.failed("feedback", exc)
-
-        on_feedback.__name__ = f"feedback_{verdict}"
-        return on_feedback
-
-    app.action(ACTION_HELPFUL)(feedback("helpful"))
-    app.action(ACTION_NOT_HELPFUL)(feedback("not_helpful"))
-
-    @app.action(ACTION_ASK_FAQ)
-    def ask_faq(ack: Ack, body: dict[str, Any], action: dict[str, Any], respond: Respond,
-                client: WebClient) -> None:
-        ack()
-
-        def work() -> None:
-            answer = bot.answer_faq(action.get("value"))
-            share = bool(body.get("response_url")) and body.get("container", {}).get(
-                "is_ephemeral", False)
-            message = notice(EXPIRED) if answer is None else answer_message(answer, share=share)
-            # the value is logged only when it named a known FAQ entry (an id, never text)
-            log.info("faq button user=%s faq=%s", _user_id(body) or "-",
-                     action.get("value") if answer else "-")
-            _deliver(body, respond, client, message)
-
-        after_ack(bot, "faq button", work, lambda m: _deliver(body, respond, client, m))
-
-    @app.action(ACTION_OPT_OUT)
-    def opt_out(ack: Ack, body: dict[str, Any], respond: Respond, client: WebClient) -> None:
-        ack()
-
-        after_ack(bot, "opt-out button",
-                  lambda: _deliver(body, respond, client, opt_out_reply(bot, client,
-                                                                        _user_id(body))),
-                  lambda m: _deliver(body, respond, client, m))
+    app.action(ACTION_SHARE)(share)
+    app.action(ACTION_HELPFUL)(feedback_helpful)
+    app.action(ACTION_NOT_HELPFUL)(feedback_not_helpful)
+    app.action(ACTION_ASK_FAQ)(ask_faq)
+    app.action(ACTION_OPT_OUT)(opt_out)

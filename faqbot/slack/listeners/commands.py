@@ -4,18 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from slack_bolt import Ack, App, Respond
+from slack_bolt import Ack, App, BoltContext, Respond
 from slack_sdk import WebClient
 
-from faqbot.slack.blocks import about_message, help_message
-from faqbot.slack.bot import Bot
-from faqbot.slack.listeners import admin
-from faqbot.slack.listeners.common import (
-    after_ack,
-    opt_out_reply,
-    reply_message,
-    respond_private,
-)
+from faqbot.slack.blocks import Message, about_message, help_message
+from faqbot.slack.listeners.admin import handle as handle_admin
+from faqbot.slack.listeners.common import opt_out_reply, reply_message, respond_private
+from faqbot.slack.services import SlackServices, services_of
 
 COMMAND = "/privacy"
 HELP_WORDS = frozenset({"", "help", "?", "-h", "--help", "usage"})
@@ -42,37 +37,46 @@ def subcommand(text: str) -> str:
     return "question"
 
 
-def register(app: App, bot: Bot) -> None:
+def privacy_command(ack: Ack, command: dict[str, Any], respond: Respond, client: WebClient,
+                    context: BoltContext) -> None:
+    """Ack, then answer ``/privacy <text>`` privately once an answer thread is free."""
+    ack()
+    services = services_of(context)
+    user_id = command.get("user_id")
+    text = command.get("text") or ""
+    kind = subcommand(text)
+
+    def send(message: Message) -> None:
+        respond_private(respond, message)
+
+    def work() -> None:
+        if kind == "admin":
+            handle_admin(services, user_id, text, send)
+        else:
+            send(command_reply(services, client, kind, text, user_id))
+
+    qhash = services.asker.question_id(text) if kind == "question" else "-"
+    services.answers.run(f"command {kind}", work, send, qhash=qhash)
+
+
+def command_reply(services: SlackServices, client: WebClient, kind: str, text: str,
+                  user_id: str | None) -> Message:
+    """The reply to a /privacy command of ``kind`` other than 'admin'."""
+    if kind == "help":
+        view = services.catalog.view()
+        return help_message(services.outcomes.most_asked(view.faq),
+                            opt_out=view.opt_out is not None, admin=services.is_admin(user_id))
+    if kind == "about":
+        return about_message(services.catalog.view(),
+                             event_id_minutes=round(services.deduper.ttl / 60))
+    if kind == "opt-out":
+        return opt_out_reply(services, client, user_id)
+    reply = services.asker.ask(text, via="command", user=user_id)
+    if reply.opt_out and services.catalog.view().opt_out is not None:
+        return opt_out_reply(services, client, user_id, reply.personal)
+    return reply_message(reply, share=True)
+
+
+def register(app: App) -> None:
     """Register the /privacy command."""
-
-    @app.command(COMMAND)
-    def privacy_command(ack: Ack, command: dict[str, Any], respond: Respond,
-                        client: WebClient) -> None:
-        ack()
-        user_id = command.get("user_id")
-        text = command.get("text") or ""
-        kind = subcommand(text)
-
-        def work() -> None:
-            snapshot = bot.engine.snapshot
-            if kind == "admin":
-                admin.handle(bot, user_id, text, lambda m: respond_private(respond, m))
-                return
-            if kind == "help":
-                message = help_message(bot.outcomes.most_asked(snapshot.faq),
-                                       opt_out=snapshot.opt_out is not None,
-                                       admin=bot.is_admin(user_id))
-            elif kind == "about":
-                message = about_message(snapshot, event_id_minutes=round(bot.deduper.ttl / 60))
-            elif kind == "opt-out":
-                message = opt_out_reply(bot, client, user_id)
-            else:
-                reply = bot.ask(text, via="command", user=user_id)
-                if reply.opt_out and snapshot.opt_out is not None:
-                    message = opt_out_reply(bot, client, user_id, reply.personal)
-                else:
-                    message = reply_message(reply, share=True)
-            respond_private(respond, message)
-
-        after_ack(bot, f"command {kind}", work, lambda m: respond_private(respond, m),
-                  qhash=bot.question_id(text) if kind == "question" else "-")
+    app.command(COMMAND)(privacy_command)

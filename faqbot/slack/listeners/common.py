@@ -9,7 +9,6 @@ from typing import Any
 from slack_sdk import WebClient
 
 from faqbot.slack.blocks import (
-    BUSY,
     FRIENDLY_ERROR,
     NO_PROCEDURE,
     Message,
@@ -18,7 +17,9 @@ from faqbot.slack.blocks import (
     notice,
     opt_out_message,
 )
-from faqbot.slack.bot import Bot, Reply
+from faqbot.slack.failures import failed
+from faqbot.slack.services import SlackServices
+from faqbot.slack.types import Reply
 
 log = logging.getLogger("faqbot.slack")
 
@@ -32,17 +33,16 @@ def reply_message(reply: Reply, *, share: bool = False, personal: bool = True) -
                           opt_out_button=reply.opt_out)
 
 
-def opt_out_reply(bot: Bot, client: WebClient, user_id: str | None,
+def opt_out_reply(services: SlackServices, client: WebClient, user_id: str | None,
                   personal: tuple[str, ...] = ()) -> Message:
     """The guided opt-out flow for one user: their role decides which version they get."""
-    snapshot = bot.engine.snapshot
-    if snapshot.opt_out is None:
+    view = services.catalog.view()
+    if view.opt_out is None:
         return notice(NO_PROCEDURE)
-    role = bot.role(client, user_id)
-    workspace = bot.workspace(client)
+    role = services.directory.role(client, user_id)
+    workspace = services.directory.workspace(client)
     log.info("opt-out flow user=%s role=%s", user_id or "-", role)
-    return opt_out_message(snapshot.opt_out, role, workspace, snapshot.documents,
-                           personal=personal)
+    return opt_out_message(view.opt_out, role, workspace, view.documents, personal=personal)
 
 
 def post(client: WebClient, channel: str, message: Message, thread_ts: str | None = None) -> None:
@@ -61,26 +61,9 @@ def respond_private(respond: Callable[..., Any], message: Message, *,
         log.warning("respond failed status=%s", status)
 
 
-def tell_failure(bot: Bot, what: str, send: Callable[[Message], Any]) -> None:
+def tell_failure(what: str, send: Callable[[Message], Any]) -> None:
     """Send the fixed friendly sentence; if even that fails, log its class only."""
     try:
         send(notice(FRIENDLY_ERROR))
     except Exception as exc:
-        bot.failed(f"{what} (error notice)", exc)
-
-
-def after_ack(bot: Bot, what: str, work: Callable[[], None], send: Callable[[Message], Any],
-              qhash: str = "-") -> None:
-    """Run ``work`` on the bot's answer threads once the listener has acked.
-
-    If it fails, the failure is logged by class and place (and ``qhash``) and the user is
-    ``send`` the friendly sentence; if too many questions wait already, the busy notice now.
-    """
-    def run() -> None:
-        try:
-            work()
-        except Exception as exc:
-            bot.failed(what, exc, qhash)
-            tell_failure(bot, what, send)
-
-    bot.later(what, run, busy=lambda: send(notice(BUSY)))
+        failed(f"{what} (error notice)", exc)

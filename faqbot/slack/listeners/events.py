@@ -12,11 +12,10 @@ from typing import Any
 from slack_bolt import App, BoltContext
 from slack_sdk import WebClient
 
-from faqbot.slack.blocks import help_message, personal_note
-from faqbot.slack.bot import Bot, clean_question
-from faqbot.slack.listeners.common import after_ack, opt_out_reply, post, reply_message
-
-EVENTS = ("app_mention", "message")
+from faqbot.slack.asking import clean_question
+from faqbot.slack.blocks import Message, help_message, personal_note
+from faqbot.slack.listeners.common import opt_out_reply, post, reply_message
+from faqbot.slack.services import services_of
 
 
 def from_a_person(event: dict[str, Any], context: BoltContext) -> bool:
@@ -30,53 +29,61 @@ def from_a_person(event: dict[str, Any], context: BoltContext) -> bool:
     )
 
 
-def register(app: App, bot: Bot) -> None:
+def direct_message(event: dict[str, Any], client: WebClient, context: BoltContext) -> None:
+    """A person's new DM: the answer goes back in the DM (in its thread, if it has one)."""
+    if event.get("channel_type") != "im" or not from_a_person(event, context):
+        return
+    user_id, channel = event.get("user"), event.get("channel")
+    thread_ts = event.get("thread_ts")
+    if not channel:
+        return
+    services = services_of(context)
+    text = event.get("text") or ""
+
+    def send(message: Message) -> None:
+        post(client, channel, message, thread_ts)
+
+    def work() -> None:
+        reply = services.asker.ask(text, via="dm", user=user_id)
+        if reply.opt_out and services.catalog.view().opt_out is not None:
+            send(opt_out_reply(services, client, user_id, reply.personal))
+        else:
+            send(reply_message(reply))
+
+    services.answers.run("dm", work, send, qhash=services.asker.question_id(text))
+
+
+def mention(event: dict[str, Any], client: WebClient, context: BoltContext) -> None:
+    """A mention in a channel: the answer in its thread; a bare mention gets the help."""
+    if not from_a_person(event, context) or not event.get("channel") or not event.get("ts"):
+        return
+    services = services_of(context)
+    user_id, channel = event.get("user"), event["channel"]
+    thread_ts = event.get("thread_ts") or event["ts"]
+    text = event.get("text") or ""
+    asks = bool(clean_question(text))
+
+    def send(message: Message) -> None:
+        post(client, channel, message, thread_ts)
+
+    def work() -> None:
+        if not asks:
+            view = services.catalog.view()
+            send(help_message(services.outcomes.most_asked(view.faq),
+                              opt_out=view.opt_out is not None))
+            return
+        reply = services.asker.ask(text, via="mention", user=user_id)
+        # the thread is public: the personal-data note goes to the asker alone
+        send(reply_message(reply, personal=False))
+        if reply.personal and user_id:
+            client.chat_postEphemeral(channel=channel, user=user_id, thread_ts=thread_ts,
+                                      **personal_note(reply.personal).kwargs())
+
+    services.answers.run("mention", work, send,
+                         qhash=services.asker.question_id(text) if asks else "-")
+
+
+def register(app: App) -> None:
     """Register the direct-message and mention listeners."""
-
-    @app.event("message")
-    def direct_message(event: dict[str, Any], client: WebClient, context: BoltContext) -> None:
-        if event.get("channel_type") != "im" or not from_a_person(event, context):
-            return
-        user_id, channel = event.get("user"), event.get("channel")
-        thread_ts = event.get("thread_ts")
-        if not channel:
-            return
-        text = event.get("text") or ""
-
-        def work() -> None:
-            reply = bot.ask(text, via="dm", user=user_id)
-            if reply.opt_out and bot.engine.snapshot.opt_out is not None:
-                message = opt_out_reply(bot, client, user_id, reply.personal)
-            else:
-                message = reply_message(reply)
-            post(client, channel, message, thread_ts)
-
-        after_ack(bot, "dm", work, lambda m: post(client, channel, m, thread_ts),
-                  qhash=bot.question_id(text))
-
-    @app.event("app_mention")
-    def mention(event: dict[str, Any], client: WebClient, context: BoltContext) -> None:
-        if not from_a_person(event, context) or not event.get("channel") or not event.get("ts"):
-            return
-        user_id, channel = event.get("user"), event["channel"]
-        thread_ts = event.get("thread_ts") or event["ts"]
-        text = event.get("text") or ""
-
-        asks = bool(clean_question(text))
-
-        def work() -> None:
-            if not asks:
-                snapshot = bot.engine.snapshot
-                post(client, channel, help_message(bot.outcomes.most_asked(snapshot.faq),
-                                                   opt_out=snapshot.opt_out is not None),
-                     thread_ts)
-                return
-            reply = bot.ask(text, via="mention", user=user_id)
-            # the thread is public: the personal-data note goes to the asker alone
-            post(client, channel, reply_message(reply, personal=False), thread_ts)
-            if reply.personal and user_id:
-                client.chat_postEphemeral(channel=channel, user=user_id, thread_ts=thread_ts,
-                                          **personal_note(reply.personal).kwargs())
-
-        after_ack(bot, "mention", work, lambda m: post(client, channel, m, thread_ts),
-                  qhash=bot.question_id(text) if asks else "-")
+    app.event("message")(direct_message)
+    app.event("app_mention")(mention)

@@ -2,29 +2,35 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
-from slack_bolt import App
+from slack_bolt import App, BoltContext
 from slack_sdk import WebClient
 
 from faqbot.slack.blocks import home_view
-from faqbot.slack.bot import Bot, log
+from faqbot.slack.failures import failed
+from faqbot.slack.services import services_of
 
-EVENTS = ("app_home_opened",)
+log = logging.getLogger("faqbot.slack")
 
 
-def register(app: App, bot: Bot) -> None:
+def home_opened(event: dict[str, Any], client: WebClient, context: BoltContext) -> None:
+    """Publish the Home tab for the user who opened it (the Messages tab needs nothing)."""
+    user_id = event.get("user")
+    if event.get("tab") != "home" or not user_id:
+        return
+    try:
+        services = services_of(context)
+        view = services.catalog.view()
+        client.views_publish(user_id=user_id,
+                             view=home_view(view, user_id,
+                                            faq=services.outcomes.most_asked(view.faq)))
+        log.info("home published user=%s", user_id)
+    except Exception as exc:
+        failed("views.publish", exc)
+
+
+def register(app: App) -> None:
     """Register the App Home listener."""
-
-    @app.event("app_home_opened")
-    def home_opened(event: dict[str, Any], client: WebClient) -> None:
-        user_id = event.get("user")
-        if event.get("tab") != "home" or not user_id:
-            return  # the Messages tab needs nothing from us
-        try:
-            snapshot = bot.engine.snapshot
-            view = home_view(snapshot, user_id, faq=bot.outcomes.most_asked(snapshot.faq))
-            client.views_publish(user_id=user_id, view=view)
-            log.info("home published user=%s", user_id)
-        except Exception as exc:
-            bot.failed("views.publish", exc)
+    app.event("app_home_opened")(home_opened)

@@ -1,0 +1,86 @@
+"""The long-lived parts the listeners use, each small and named for its job.
+
+``build_services`` makes them once per app; ``create_app`` hands them to every listener in
+Bolt's ``context`` (``services_of(context)``). Nothing here keeps a question.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from faqbot.answerer import Answerer, LocalAnswerer
+from faqbot.catalog import Catalog
+from faqbot.reload import Reloader
+from faqbot.search import Engine
+from faqbot.settings import Settings
+from faqbot.slack.asking import Asker
+from faqbot.slack.counters import Feedback, Outcomes
+from faqbot.slack.dedupe import EventDeduper
+from faqbot.slack.directory import Directory
+from faqbot.slack.later import Later
+from faqbot.slack.types import MAX_PASSAGES
+
+#: The key of the services in Bolt's per-request ``context``.
+CONTEXT_KEY = "faqbot_services"
+#: Threads that answer, render and deliver after the ack. Answering is CPU work: in the
+#: server it waits on the worker process; in process, more threads than cores only contend.
+ANSWER_THREADS = 4
+#: Admin reloads and rollbacks run here, so a long rebuild holds no answer thread.
+ADMIN_WORKERS = 2
+
+
+@dataclass
+class SlackServices:
+    """What the Slack listeners share.
+
+    ``asker`` answers questions; ``catalog`` reads the knowledge in service; ``answers`` runs
+    the work after an ack, ``admin_work`` the admin commands; ``reloader`` is the hot-reload
+    watcher when one runs in this process (``faqbot.slack.admin.start_reloader``).
+    """
+
+    catalog: Catalog
+    asker: Asker
+    feedback: Feedback
+    outcomes: Outcomes
+    directory: Directory
+    deduper: EventDeduper
+    answers: Later
+    admin_work: Later
+    admins: frozenset[str]
+    reloader: Reloader | None = None
+
+    def is_admin(self, user_id: str | None) -> bool:
+        """True for the user ids in ``FAQBOT_ADMIN_USER_IDS``."""
+        return bool(user_id) and user_id in self.admins
+
+    def close(self) -> None:
+        """Finish the work in hand, drop the queued work, stop the answerer."""
+        self.answers.close()
+        self.admin_work.close()
+        self.asker.answerer.close()
+
+
+def build_services(settings: Settings, engine: Engine, answerer: Answerer | None = None,
+                   deduper: EventDeduper | None = None) -> SlackServices:
+    """The services for one app; ``answerer`` defaults to answering in this process."""
+    catalog = Catalog(engine)
+    outcomes = Outcomes()
+    hash_key = settings.hash_key.get_secret_value() if settings.hash_key else None
+    asker = Asker(answerer or LocalAnswerer(engine), catalog, outcomes,
+                  top_k=min(settings.top_k, MAX_PASSAGES), hash_key=hash_key)
+    return SlackServices(
+        catalog=catalog, asker=asker, feedback=Feedback(), outcomes=outcomes,
+        directory=Directory(), deduper=deduper or EventDeduper(),
+        answers=Later(ANSWER_THREADS, name="faqbot-answer"),
+        admin_work=Later(ADMIN_WORKERS, name="faqbot-admin"),
+        admins=frozenset(settings.admin_user_ids),
+    )
+
+
+def services_of(context: Any) -> SlackServices:
+    """The services a listener was handed (Bolt's ``context``, filled by ``create_app``)."""
+    services = context.get(CONTEXT_KEY)
+    if not isinstance(services, SlackServices):
+        raise TypeError("no SlackServices in the listener's context: make the app with create_app")
+    return services

@@ -1,0 +1,81 @@
+"""faqbot.slack.later: the one way work runs after an ack (bounded queue, failures told)."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from unittest.mock import Mock
+
+from faqbot.slack.blocks import BUSY, FRIENDLY_ERROR
+from faqbot.slack.later import Later
+
+
+def test_work_runs_on_the_pool_and_the_count_drops_after() -> None:
+    later = Later(2, name="t-later")
+    ran = threading.Event()
+    names: list[str] = []
+
+    def work() -> None:
+        names.append(threading.current_thread().name)
+        ran.set()
+
+    send = Mock()
+    later.run("job", work, send)
+    assert ran.wait(5)
+    later.close()
+    assert names[0].startswith("t-later") and later.queued == 0
+    send.assert_not_called()
+
+
+def test_a_full_queue_sends_busy_now_and_never_runs_the_work() -> None:
+    later = Later(1, name="t-busy", max_queued=1)
+    release, started = threading.Event(), threading.Event()
+
+    def hold() -> None:
+        started.set()
+        release.wait(5)
+
+    later.run("first", hold, Mock())
+    assert started.wait(5)
+    send, extra = Mock(), Mock()
+    later.run("second", extra, send)
+    assert send.call_args.args[0].text == BUSY and later.queued == 1
+    release.set()
+    later.close()
+    extra.assert_not_called()
+    assert later.queued == 0
+
+
+def test_failing_work_is_logged_by_class_and_the_user_told(caplog) -> None:
+    later = Later(1, name="t-fail")
+    send = Mock()
+
+    def work() -> None:
+        raise ValueError("the question was: secret words")
+
+    with caplog.at_level(logging.WARNING, "faqbot.slack"):
+        later.run("dm", work, send, qhash="abcd1234")
+        later.close()
+    assert send.call_args.args[0].text == FRIENDLY_ERROR
+    assert "dm failed: ValueError" in caplog.text and "q=abcd1234" in caplog.text
+    assert "secret words" not in caplog.text
+    assert later.queued == 0
+
+
+def test_a_failing_notice_is_logged_and_swallowed(caplog) -> None:
+    later = Later(1, name="t-notice")
+    send = Mock(side_effect=RuntimeError("respond broke"))
+    with caplog.at_level(logging.WARNING, "faqbot.slack"):
+        later.run("dm", Mock(side_effect=RuntimeError("x")), send)
+        later.close()
+    assert "dm (error notice) failed: RuntimeError" in caplog.text
+    assert later.queued == 0
+
+
+def test_work_after_close_is_dropped_and_not_counted() -> None:
+    later = Later(1, name="t-closed")
+    later.close()
+    work = Mock()
+    later.run("late", work, Mock())
+    work.assert_not_called()
+    assert later.queued == 0
