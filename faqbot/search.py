@@ -328,11 +328,11 @@ def rank(
         dense[missing] = _reconstruct(snapshot.passage_index, missing.tolist()) @ vector[0]
     scale = max(top_kw, config.keyword_floor)
     keyword_norm = keyword[rows] / scale if scale > 0 else keyword[rows]
-    lift = np.array([boost.get(int(r), 0.0) for r in rows], dtype=np.float64)
+    lifts = np.array([boost.get(int(r), 0.0) for r in rows], dtype=np.float64)
     # float64 sums, term by term in this order: the scores the per-hit loop used to give
     fused = (dense[rows].astype(np.float64)
              + config.keyword_weight * keyword_norm.astype(np.float64)
-             + lift
+             + lifts
              - config.authority_bonus * prepared.authority[rows].astype(np.float64)
              - np.where(prepared.superseded[rows], config.superseded_penalty, 0.0)
              + config.subject_bonus * _about_asked(prepared, question)[rows])

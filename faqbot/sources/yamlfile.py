@@ -22,7 +22,7 @@ class YamlProblem(Exception):
 class _Loader(yaml.SafeLoader):
     """SafeLoader whose impossible timestamps ("2024-13-01") stay strings, for a clear message."""
 
-    def construct_yaml_timestamp(self, node: yaml.Node) -> Any:  # type: ignore[override]
+    def construct_yaml_timestamp(self, node: yaml.Node) -> Any:
         try:
             return super().construct_yaml_timestamp(node)  # type: ignore[arg-type]
         except ValueError:
