@@ -133,6 +133,7 @@ def build(settings: Settings, *, debounce_ms: int | None = None) -> Running:
     from faqbot.service import open_engine
     from faqbot.slack.admin import start_reloader
     from faqbot.slack.app import create_app
+    from faqbot.slack.reminders import start_reminders
     from faqbot.slack.services import build_services
 
     engine = open_engine(settings, on_build=lambda r: log.info("%s", r.summary()))
@@ -144,6 +145,7 @@ def build(settings: Settings, *, debounce_ms: int | None = None) -> Running:
         answerer.close()
         raise
     start_reloader(app.client, services, settings, engine, debounce_ms=debounce_ms)
+    start_reminders(app.client, services)
     return Running(app, services)
 
 

@@ -38,6 +38,8 @@ ADMIN_USAGE = (
     "*Admin* (only admins see this):\n"
     "• `/privacy admin status`: index version, documents, last reload, counters, stale documents\n"
     "• `/privacy admin reload`: re-read the knowledge folder now\n"
-    "• `/privacy admin rollback`: go back to the previous index version"
+    "• `/privacy admin rollback`: go back to the previous index version\n"
+    "• `/privacy admin opt-out status|requested [DATE]|confirmed [DATE]|declined [REASON]|"
+    "reset`: this workspace's opt-out status (owners can change it too)"
 )
 
