@@ -1,0 +1,284 @@
+"""The workspace's opt-out status end to end: the real Bolt app over real HTTP, the fake
+Slack, the real SQLite store: owners record it, everyone sees it, one reminder, reset."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import time
+
+from faqbot.slack.app import build_client, create_app
+from faqbot.slack.blocks.opt_out_status import (
+    ACTION_PICK_DATE,
+    ACTION_PICK_REASON,
+    ACTION_RECORD_CONFIRMED,
+    ACTION_RECORD_DECLINED,
+    ACTION_RECORD_REQUESTED,
+    BLOCK_DATE,
+    BLOCK_REASON,
+    NOT_RECORDED,
+)
+from faqbot.slack.listeners.opt_out_status import BAD_DATE, BAD_REASON, NO_ROLE, REFUSED
+from faqbot.slack.reminders import Reminders
+from faqbot.slack.runner import SlackWSGI
+from faqbot.slack.services import build_services
+from tests.slack.slack_fakes import (
+    BOT_TOKEN,
+    MEMBER,
+    ORG_OWNER,
+    OWNER,
+    SlackSender,
+    dm,
+    everything_at_debug,
+    mention_event,
+    serve_wsgi,
+)
+
+CANARY = "nebula-canary-7718"
+
+BOTH = ("Your workspace owners requested the opt-out on 20 May 2024, and Slack confirmed it on "
+        "22 May 2024.")
+REQUESTED = "Requested on 20 May 2024; Slack has not confirmed it yet."
+
+
+def _date_state(day: str) -> dict:
+    return {"state": {"values": {BLOCK_DATE: {ACTION_PICK_DATE: {
+        "type": "datepicker", "selected_date": day}}}}}
+
+
+def _reason_state(reason: str) -> dict:
+    return {"state": {"values": {BLOCK_REASON: {ACTION_PICK_REASON: {
+        "type": "static_select", "selected_option": {"value": reason}}}}}}
+
+
+def _first_section(call) -> str:
+    blocks = call.data["blocks"]
+    blocks = json.loads(blocks) if isinstance(blocks, str) else blocks
+    return blocks[0]["text"]["text"]
+
+
+def _command(slack, fake, text, user, key):
+    assert slack.command(text, user_id=user, key=key).status == 200
+    (call,) = fake.wait_response(key)
+    return call
+
+
+def test_owner_records_requested_then_confirmed_and_a_member_sees_both_dates(slack, fake):
+    reply = _command(slack, fake, "admin opt-out requested 20 May 2024", OWNER, "r1")
+    assert "Recorded." in reply.text and REQUESTED in reply.text
+    assert "workspace owner" in reply.text
+    slack.action(ACTION_RECORD_CONFIRMED, "confirmed", user_id=OWNER, key="r2",
+                 extra=_date_state("2024-05-22"))
+    (confirmed,) = fake.wait_response("r2")
+    assert BOTH in confirmed.text
+
+    # a member asks, three ways: slash command, DM, App Home
+    answer = _command(slack, fake, "have we opted out?", MEMBER, "m1")
+    assert BOTH in _first_section(answer)  # the status first ...
+    assert "Sample Privacy Principles" in answer.text  # ... then the cited passages
+    assert answer.text.index(BOTH) < answer.text.index("Sample Privacy Principles")
+    slack.event(dm("is our workspace excluded from the global models?"))
+    (posted,) = fake.wait_api("chat.postMessage")
+    assert BOTH in _first_section(posted)
+    slack.event({"type": "app_home_opened", "user": MEMBER, "tab": "home", "channel": "D1"})
+    (home,) = fake.wait_api("views.publish")
+    assert BOTH in home.text
+
+
+def test_the_opt_out_faq_answer_and_the_guided_flow_show_the_status_first(slack, fake):
+    _command(slack, fake, "admin opt-out requested 2024-05-20", OWNER, "r1")
+    faq = _command(slack, fake, "Can I opt out of data usage?", MEMBER, "faq")
+    assert REQUESTED in _first_section(faq)
+    flow = _command(slack, fake, "opt-out", MEMBER, "flow")
+    assert REQUESTED in _first_section(flow)
+    assert ACTION_RECORD_REQUESTED not in flow.text  # members get no record buttons
+    owner_flow = _command(slack, fake, "opt-out", OWNER, "oflow")
+    assert REQUESTED in _first_section(owner_flow)
+    for action in (ACTION_RECORD_REQUESTED, ACTION_RECORD_CONFIRMED, ACTION_RECORD_DECLINED):
+        assert action in owner_flow.text  # after the ready email
+    assert owner_flow.text.index("feedback@example.com") < owner_flow.text.index(
+        ACTION_RECORD_REQUESTED)
+    # a question that is not about opting out gets no status
+    other = _command(slack, fake, "Are language models trained on my messages?", MEMBER, "o")
+    assert "opt-out status" not in other.text
+
+
+def test_nothing_recorded_says_so_and_points_owners_to_the_flow(slack, fake):
+    answer = _command(slack, fake, "have we opted out?", MEMBER, "m1")
+    assert NOT_RECORDED in _first_section(answer)
+
+
+def test_a_member_cannot_change_the_status(slack, fake, services):
+    for text, key in (("admin opt-out requested", "a"), ("admin opt-out confirmed", "b"),
+                      ("admin opt-out declined", "c"), ("admin opt-out reset", "d")):
+        reply = _command(slack, fake, text, MEMBER, key)
+        assert REFUSED in reply.text
+    slack.action(ACTION_RECORD_REQUESTED, "requested", user_id=MEMBER, key="btn")
+    (clicked,) = fake.wait_response("btn")
+    assert REFUSED in clicked.text
+    assert services.opt_out.of("T1") is None
+    # anyone may look
+    status = _command(slack, fake, "admin opt-out status", MEMBER, "s")
+    assert NOT_RECORDED in status.text
+    # Slack cannot tell us the role: nothing changes, and the reply says why
+    fake.fail_next("users.info", body={"ok": False, "error": "internal_error"})
+    reply = _command(slack, fake, "admin opt-out requested", OWNER, "e")
+    assert NO_ROLE in reply.text and services.opt_out.of("T1") is None
+
+
+def test_configured_admins_and_org_owners_may_record(slack, fake, services, slack_settings,
+                                                     engine):
+    reply = _command(slack, fake, "admin opt-out requested 2024-05-20", ORG_OWNER, "o")
+    assert "org owner" in reply.text
+    history = services.opt_out.store.history("T1")
+    assert [c.role for c in history] == ["org owner"]
+
+
+def test_bad_dates_and_reasons_change_nothing(slack, fake, services):
+    assert BAD_DATE in _command(slack, fake, "admin opt-out requested someday", OWNER, "a").text
+    assert BAD_DATE in _command(slack, fake, "admin opt-out confirmed 2999-01-01", OWNER,
+                                "b").text
+    assert BAD_REASON in _command(slack, fake, "admin opt-out declined we hate forms", OWNER,
+                                  "c").text
+    assert services.opt_out.of("T1") is None
+
+
+def test_declined_with_a_fixed_reason_by_button(slack, fake, services):
+    slack.action(ACTION_RECORD_DECLINED, "declined", user_id=OWNER, key="d",
+                 extra=_reason_state("contract"))
+    (reply,) = fake.wait_response("d")
+    assert "decided not to opt out (reason: our contract with Slack already covers it)" in (
+        reply.text)
+    record = services.opt_out.of("T1")
+    assert record is not None and record.declined_reason == "contract"
+
+
+def test_the_status_survives_a_restart(slack, fake, slack_settings, engine):
+    _command(slack, fake, "admin opt-out requested 2024-05-20", OWNER, "r1")
+    services = build_services(slack_settings, engine)  # a new process, the same state folder
+    app = create_app(slack_settings, engine, client=build_client(slack_settings),
+                     services=services)
+    server, url = serve_wsgi(SlackWSGI(app))
+    try:
+        answer = _command(SlackSender(url, fake), fake, "have we opted out?", MEMBER, "m")
+        assert REQUESTED in _first_section(answer)
+    finally:
+        server.shutdown()
+        server.server_close()
+        services.close()
+
+
+def test_reset_deletes_the_record(slack, fake, services, tmp_path):
+    _command(slack, fake, "admin opt-out requested 2024-05-20", OWNER, "r1")
+    reply = _command(slack, fake, "admin opt-out reset", OWNER, "r2")
+    assert "Deleted" in reply.text
+    assert services.opt_out.of("T1") is None and services.opt_out.store.history("T1") == []
+    assert NOT_RECORDED in _first_section(_command(slack, fake, "have we opted out?", MEMBER,
+                                                   "m"))
+    import sqlite3
+
+    with sqlite3.connect(tmp_path / ".faqbot" / "state" / "faqbot.sqlite3") as conn:
+        assert conn.execute("select count(*) from opt_out_status").fetchone() == (0,)
+        assert conn.execute("select count(*) from opt_out_changes").fetchone() == (0,)
+
+
+def test_one_reminder_after_the_deadline_driven_by_the_clock(slack, fake, services, app):
+    now = [dt.datetime(2024, 5, 20, 12, 0, tzinfo=dt.UTC)]
+    services.opt_out.clock = lambda: now[0]
+    slack.action(ACTION_RECORD_REQUESTED, "requested", user_id=OWNER, key="r",
+                 extra=_date_state("2024-05-20"))
+    fake.wait_response("r")
+    reminders = Reminders(services.opt_out, app.client, services.catalog, services.directory)
+    now[0] = dt.datetime(2024, 6, 3, 12, 0, tzinfo=dt.UTC)  # 14 days: not longer than 14
+    assert reminders.check() == 0
+    now[0] = dt.datetime(2024, 6, 4, 12, 0, tzinfo=dt.UTC)
+    assert reminders.check() == 1
+    (dm_call,) = fake.wait_api("chat.postMessage")
+    assert dm_call.data["channel"] == OWNER
+    assert "feedback@example.com" in dm_call.text and "Re: " in dm_call.text
+    assert "On 20 May 2024 we asked for our workspace Acme" in dm_call.text
+    for days in (1, 30, 400):
+        now[0] = dt.datetime(2024, 6, 4, 12, 0, tzinfo=dt.UTC) + dt.timedelta(days=days)
+        assert reminders.check() == 0
+    assert len(fake.api_calls("chat.postMessage")) == 1
+    # the status changes (a new request): one more reminder once that one is overdue
+    _command(slack, fake, "admin opt-out requested 2025-07-01", OWNER, "r2")
+    now[0] = dt.datetime(2025, 7, 16, 12, 0, tzinfo=dt.UTC)
+    assert reminders.check() == 1
+    _command(slack, fake, "admin opt-out confirmed 2025-07-17", OWNER, "r3")
+    now[0] = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+    assert reminders.check() == 0
+
+
+def test_a_failed_reminder_dm_is_tried_again(slack, fake, services, app):
+    now = [dt.datetime(2024, 5, 20, 12, 0, tzinfo=dt.UTC)]
+    services.opt_out.clock = lambda: now[0]
+    _command(slack, fake, "admin opt-out requested 2024-05-20", OWNER, "r")
+    reminders = Reminders(services.opt_out, app.client, services.catalog, services.directory)
+    now[0] += dt.timedelta(days=20)
+    fake.fail_next("chat.postMessage", body={"ok": False, "error": "channel_not_found"})
+    assert reminders.check() == 0
+    assert reminders.check() == 1
+
+
+def test_the_reminder_loop_runs_on_its_thread_and_stops(slack, fake, services, app):
+    _command(slack, fake, "admin opt-out requested 2000-01-01", OWNER, "bad")  # too early
+    _command(slack, fake, "admin opt-out requested 2024-05-20", OWNER, "r")
+    reminders = Reminders(services.opt_out, app.client, services.catalog, services.directory,
+                          interval=3600)
+    reminders.start()
+    try:
+        (call,) = fake.wait_api("chat.postMessage")  # today is long after 20 May 2024
+        assert call.data["channel"] == OWNER
+    finally:
+        started = time.monotonic()
+        reminders.stop()
+        assert time.monotonic() - started < 5
+
+
+def test_privacy_canaries_through_the_new_commands_and_buttons(slack_settings, engine, fake,
+                                                               capfd, restore_logging,
+                                                               tmp_path):
+    capture = everything_at_debug()  # before the app is built: Bolt copies the levels
+    services = build_services(slack_settings, engine)
+    app = create_app(slack_settings, engine, client=build_client(slack_settings),
+                     services=services)
+    server, url = serve_wsgi(SlackWSGI(app))
+    slack = SlackSender(url, fake)
+    question = f"have we opted out? {CANARY} jane@example.org"
+    try:
+        _command(slack, fake, "admin opt-out requested 2024-05-20", OWNER, "ok")
+        _command(slack, fake, question, MEMBER, "q1")
+        _command(slack, fake, f"how do I opt out? {CANARY}", OWNER, "q2")
+        _command(slack, fake, f"admin opt-out requested {CANARY}", OWNER, "a1")
+        _command(slack, fake, f"admin opt-out declined {CANARY}", OWNER, "a2")
+        _command(slack, fake, f"admin opt-out confirmed 2024-05-22 {CANARY}", OWNER, "a3")
+        _command(slack, fake, f"admin opt-out reset {CANARY}", MEMBER, "a4")
+        slack.action(ACTION_RECORD_DECLINED, CANARY, user_id=OWNER, key="b1",
+                     extra=_reason_state(CANARY))
+        fake.wait_response("b1")
+        slack.action(ACTION_RECORD_CONFIRMED, CANARY, user_id=OWNER, key="b2",
+                     extra=_date_state(CANARY))
+        fake.wait_response("b2")
+        slack.action(ACTION_RECORD_REQUESTED, CANARY, user_id=OWNER, key="b3",
+                     extra=_date_state("2024-05-20"))
+        fake.wait_response("b3")
+        slack.event(dm(question))
+        slack.event(mention_event(question))
+        fake.wait_api("chat.postMessage", 2)
+        time.sleep(0.2)
+    finally:
+        server.shutdown()
+        server.server_close()
+        services.close()
+    stored = b"".join(p.read_bytes() for p in (tmp_path / ".faqbot" / "state").rglob("*")
+                      if p.is_file())
+    assert b"workspace owner" in stored and b"requested" in stored  # the store was written
+    assert CANARY.encode() not in stored and b"jane@example.org" not in stored
+    assert b"have we opted" not in stored and b"opt out?" not in stored
+    logs = capture.text()
+    out, err = capfd.readouterr()
+    assert "opt-out status recorded" in logs  # the store logged, by ids
+    for where in (logs, out, err):
+        assert CANARY not in where and "jane@example.org" not in where
+        assert BOT_TOKEN not in where
