@@ -1,4 +1,5 @@
-"""The opt-out status store on a real SQLite file: records, history, reset, reminders, reopen."""
+"""The opt-out status store on a real SQLite file and a real PostgreSQL server: records,
+history, reset, reminders, reopen."""
 
 from __future__ import annotations
 
@@ -9,13 +10,31 @@ import threading
 import pytest
 
 from faqbot.state.opt_out import DECLINE_REASONS, open_opt_out_store, sqlite_url
+from tests.postgres_server import empty_tables
 
 T0 = dt.datetime(2024, 5, 20, 9, 30, tzinfo=dt.UTC)
 MAY20, MAY22 = dt.date(2024, 5, 20), dt.date(2024, 5, 22)
 
 
+@pytest.fixture(params=["sqlite", "postgres"])
+def url(request, tmp_path):
+    """The embedded SQLite file, or an empty database on the session's Postgres server."""
+    if request.param == "sqlite":
+        return sqlite_url(tmp_path / "state")
+    pg = request.getfixturevalue("postgres_url")
+    empty_tables(pg)
+    return pg
+
+
 @pytest.fixture
-def store(tmp_path):
+def store(url):
+    store = open_opt_out_store(url)
+    yield store
+    store.close()
+
+
+@pytest.fixture
+def sqlite_store(tmp_path):
     store = open_opt_out_store(sqlite_url(tmp_path / "state"))
     yield store
     store.close()
@@ -64,7 +83,8 @@ def test_declined_clears_the_dates_and_takes_only_fixed_reasons(store):
     assert "contract" in DECLINE_REASONS
 
 
-def test_reset_deletes_the_record_and_its_history(store, tmp_path):
+def test_reset_deletes_the_record_and_its_history(sqlite_store, tmp_path):
+    store = sqlite_store
     store.record_requested("T1", MAY20, "workspace owner", "UOWNER1", T0)
     store.record_requested("T2", MAY20, "workspace owner", "UOWNER2", T0)
     assert store.reset("T1") is True
@@ -106,8 +126,25 @@ def test_only_one_of_many_threads_claims_a_reminder(store):
     assert sorted(wins) == [False] * 7 + [True]
 
 
-def test_the_record_survives_reopening(tmp_path):
-    url = sqlite_url(tmp_path / "state")
+def test_concurrent_first_records_all_land(store):
+    errors: list[BaseException] = []
+
+    def record(n: int) -> None:
+        try:
+            store.record_requested("T9", MAY20, "workspace owner", f"U{n}", T0)
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=record, args=(n,)) for n in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(20)
+    assert errors == []
+    assert len(store.history("T9")) == 6 and store.get("T9").status == "requested"
+
+
+def test_the_record_survives_reopening(url):
     first = open_opt_out_store(url)
     first.record_requested("T1", MAY20, "workspace owner", "UOWNER1", T0)
     first.close()
@@ -119,7 +156,9 @@ def test_the_record_survives_reopening(tmp_path):
         again.close()
 
 
-def test_the_tables_hold_only_status_dates_roles_times_and_the_reminder_id(store, tmp_path):
+def test_the_tables_hold_only_status_dates_roles_times_and_the_reminder_id(sqlite_store,
+                                                                         tmp_path):
+    store = sqlite_store
     store.record_requested("T1", MAY20, "workspace owner", "UOWNER1", T0)
     with sqlite3.connect(tmp_path / "state" / "faqbot.sqlite3") as conn:
         tables = {r[0] for r in conn.execute("select name from sqlite_master where type='table'")}

@@ -40,6 +40,7 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.engine import Connection, make_url
+from sqlalchemy.exc import IntegrityError
 
 log = logging.getLogger("faqbot.state")
 
@@ -258,6 +259,14 @@ class SqlOptOutStore:
     def _write(self, workspace: str, status: Status, role: RecorderRole, at: dt.datetime,
                on: dt.date | None, values: dict[str, Any], *,
                keep_request: bool = False) -> OptOutRecord:
+        try:
+            return self._write_once(workspace, status, role, at, on, values, keep_request)
+        except IntegrityError:  # another writer created the row first: now it is an update
+            return self._write_once(workspace, status, role, at, on, values, keep_request)
+
+    def _write_once(self, workspace: str, status: Status, role: RecorderRole,
+                    at: dt.datetime, on: dt.date | None, values: dict[str, Any],
+                    keep_request: bool) -> OptOutRecord:
         when = _naive_utc(at)
         row = {"status": status, "recorded_by": role, "changed_at": when,
                "reminded_at": None, **values}

@@ -282,3 +282,28 @@ def test_privacy_canaries_through_the_new_commands_and_buttons(slack_settings, e
     for where in (logs, out, err):
         assert CANARY not in where and "jane@example.org" not in where
         assert BOT_TOKEN not in where
+
+
+def test_on_postgres_the_status_is_recorded_shown_and_kept(fake, engine, index_dir,
+                                                          postgres_url):
+    from tests.postgres_server import empty_tables
+    from tests.slack.slack_fakes import make_settings
+
+    empty_tables(postgres_url)
+    settings = make_settings(index_dir, fake.api_url, database_url=postgres_url)
+    for round_ in range(2):  # the second app is a restart on the same database
+        services = build_services(settings, engine)
+        app = create_app(settings, engine, client=build_client(settings), services=services)
+        server, url = serve_wsgi(SlackWSGI(app))
+        slack = SlackSender(url, fake)
+        try:
+            if round_ == 0:
+                _command(slack, fake, "admin opt-out requested 2024-05-20", OWNER, "p1")
+                _command(slack, fake, "admin opt-out confirmed 22 May 2024", OWNER, "p2")
+            answer = _command(slack, fake, "have we opted out?", MEMBER, f"m{round_}")
+            assert BOTH in _first_section(answer)
+            assert services.opt_out.store.engine.dialect.name == "postgresql"
+        finally:
+            server.shutdown()
+            server.server_close()
+            services.close()
