@@ -2,9 +2,11 @@
 the store behind it.
 
 The status is keyed by the Slack team id (the workspace), so each workspace of an OAuth or
-org-wide install has its own. Only workspace owners, org owners and faqbot's configured
-admins may change it; the role is stored, never the person (the recording owner's user id is
-kept only while their request waits for Slack, for the one reminder).
+org-wide install has its own; an org owner can record one for the whole Enterprise org
+(keyed by its id), which every workspace of the org shows until it records its own. Only
+workspace owners, org owners and faqbot's configured admins may change it; the role is
+stored, never the person (the recording owner's user id is kept only while their request
+waits for Slack, for the one reminder).
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any, Literal
 
 from faqbot.models import FaqEntry
@@ -48,10 +51,22 @@ def utc_now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
-def workspace_key(context: Any) -> str:
-    """The workspace a request came from: Bolt's ``context.team_id``, else the org id."""
-    team = getattr(context, "team_id", None) or getattr(context, "enterprise_id", None)
-    return team if isinstance(team, str) and team else NO_TEAM
+@dataclass(frozen=True)
+class Place:
+    """Where a request came from: the workspace (team id) and its Enterprise org, if any."""
+
+    team: str
+    org: str | None = None
+
+
+def _id(value: Any) -> str | None:
+    return value if isinstance(value, str) and value else None
+
+
+def workspace_key(context: Any) -> Place:
+    """The place a request came from, from Bolt's ``context`` (team id, enterprise id)."""
+    org = _id(getattr(context, "enterprise_id", None))
+    return Place(team=_id(getattr(context, "team_id", None)) or org or NO_TEAM, org=org)
 
 
 def recorder_role(user: dict[str, Any] | None, configured_admin: bool) -> RecorderRole | None:
@@ -82,9 +97,13 @@ class OptOutStatus:
     def today(self) -> dt.date:
         return self.clock().astimezone(dt.UTC).date()
 
-    def of(self, workspace: str) -> OptOutRecord | None:
-        """The live record (raises if the store cannot be read: callers say so)."""
-        return self.store.get(workspace)
+    def of(self, place: Place) -> OptOutRecord | None:
+        """The live record: the workspace's own, else its org's (raises if the store cannot
+        be read: callers say so)."""
+        own = self.store.get(place.team)
+        if own is not None or place.org is None or place.org == place.team:
+            return own
+        return self.store.get(place.org)
 
     def record(self, workspace: str, change: Change, role: RecorderRole, *,
                user: str | None = None, on: dt.date | None = None,
@@ -109,24 +128,28 @@ def open_opt_out_status(settings: Settings, clock: Clock = utc_now) -> OptOutSta
                         clock=clock)
 
 
-def status_first(status: OptOutStatus, workspace: str, reply: Message) -> Message:
+def status_first(status: OptOutStatus, workspace: Place, reply: Message) -> Message:
     """``reply`` with the workspace's live opt-out status above it."""
     try:
         record = status.of(workspace)
     except Exception as exc:  # the database is down: say so, still answer
         failed("opt-out status read", exc)
         return with_unavailable_status(reply)
-    return with_status(record, reply)
+    return with_status(record, reply, org_wide=_org_wide(record, workspace))
 
 
-def guided_flow(status: OptOutStatus, workspace: str, reply: Message, *,
+def _org_wide(record: OptOutRecord | None, place: Place) -> bool:
+    return record is not None and record.workspace != place.team
+
+
+def guided_flow(status: OptOutStatus, workspace: Place, reply: Message, *,
                 can_record: bool) -> Message:
     """The guided opt-out flow: the live status first, and for owners the record controls."""
     shown = status_first(status, workspace, reply)
     return with_controls(shown, status.today()) if can_record else shown
 
 
-def answer_with_status(status: OptOutStatus, workspace: str | None, question: str,
+def answer_with_status(status: OptOutStatus, workspace: Place | None, question: str,
                        faq: FaqEntry | None, reply: Message) -> Message:
     """An answer, with the live status first when it asks for it or is about opting out.
 
@@ -137,10 +160,11 @@ def answer_with_status(status: OptOutStatus, workspace: str | None, question: st
     return status_first(status, workspace, reply)
 
 
-def home_status(status: OptOutStatus, workspace: str) -> list[Block]:
+def home_status(status: OptOutStatus, workspace: Place) -> list[Block]:
     """The status blocks for App Home (a note if the store cannot be read)."""
     try:
-        return status_blocks(status.of(workspace))
+        record = status.of(workspace)
+        return status_blocks(record, org_wide=_org_wide(record, workspace))
     except Exception as exc:
         failed("opt-out status read", exc)
         return [section(f"{STATUS_TITLE}\n{UNAVAILABLE}")]

@@ -116,14 +116,14 @@ def test_a_member_cannot_change_the_status(slack, fake, services):
     slack.action(ACTION_RECORD_REQUESTED, "requested", user_id=MEMBER, key="btn")
     (clicked,) = fake.wait_response("btn")
     assert REFUSED in clicked.text
-    assert services.opt_out.of("T1") is None
+    assert services.opt_out.store.get("T1") is None
     # anyone may look
     status = _command(slack, fake, "admin opt-out status", MEMBER, "s")
     assert NOT_RECORDED in status.text
     # Slack cannot tell us the role: nothing changes, and the reply says why
     fake.fail_next("users.info", body={"ok": False, "error": "internal_error"})
     reply = _command(slack, fake, "admin opt-out requested", OWNER, "e")
-    assert NO_ROLE in reply.text and services.opt_out.of("T1") is None
+    assert NO_ROLE in reply.text and services.opt_out.store.get("T1") is None
 
 
 def test_configured_admins_and_org_owners_may_record(slack, fake, services, slack_settings,
@@ -140,7 +140,7 @@ def test_bad_dates_and_reasons_change_nothing(slack, fake, services):
                                 "b").text
     assert BAD_REASON in _command(slack, fake, "admin opt-out declined we hate forms", OWNER,
                                   "c").text
-    assert services.opt_out.of("T1") is None
+    assert services.opt_out.store.get("T1") is None
 
 
 def test_declined_with_a_fixed_reason_by_button(slack, fake, services):
@@ -149,7 +149,7 @@ def test_declined_with_a_fixed_reason_by_button(slack, fake, services):
     (reply,) = fake.wait_response("d")
     assert "decided not to opt out (reason: our contract with Slack already covers it)" in (
         reply.text)
-    record = services.opt_out.of("T1")
+    record = services.opt_out.store.get("T1")
     assert record is not None and record.declined_reason == "contract"
 
 
@@ -172,7 +172,7 @@ def test_reset_deletes_the_record(slack, fake, services, tmp_path):
     _command(slack, fake, "admin opt-out requested 2024-05-20", OWNER, "r1")
     reply = _command(slack, fake, "admin opt-out reset", OWNER, "r2")
     assert "Deleted" in reply.text
-    assert services.opt_out.of("T1") is None and services.opt_out.store.history("T1") == []
+    assert services.opt_out.store.get("T1") is None and services.opt_out.store.history("T1") == []
     assert NOT_RECORDED in _first_section(_command(slack, fake, "have we opted out?", MEMBER,
                                                    "m"))
     import sqlite3
@@ -307,3 +307,38 @@ def test_on_postgres_the_status_is_recorded_shown_and_kept(fake, engine, index_d
             server.shutdown()
             server.server_close()
             services.close()
+
+
+def _org_command(slack, fake, text, user, key, team="T1"):
+    """A /privacy command from a workspace of the Enterprise org E1."""
+    import urllib.parse
+
+    form = {"team_id": team, "enterprise_id": "E1", "channel_id": "C1", "user_id": user,
+            "command": "/privacy", "text": text, "api_app_id": "A1",
+            "response_url": fake.response_url(key), "trigger_id": "1.2.3"}
+    slack.post(urllib.parse.urlencode(form), "application/x-www-form-urlencoded")
+    (call,) = fake.wait_response(key)
+    return call
+
+
+def test_an_org_wide_status_applies_until_a_workspace_records_its_own(slack, fake, services):
+    from faqbot.slack.blocks.opt_out_status import ORG_WIDE
+    from faqbot.slack.listeners.opt_out_status import NO_ORG, ORG_REFUSED
+
+    # a workspace owner may not change the org's status; an org owner may
+    assert ORG_REFUSED in _org_command(slack, fake, "admin opt-out org requested", OWNER,
+                                       "x").text
+    reply = _org_command(slack, fake, "admin opt-out org requested 2024-05-20", ORG_OWNER, "o")
+    assert "org owner" in reply.text
+    for team, key in (("T1", "a"), ("T2", "b")):  # every workspace of the org shows it
+        answer = _org_command(slack, fake, "have we opted out?", MEMBER, key, team=team)
+        assert REQUESTED in _first_section(answer) and ORG_WIDE in answer.text
+    # T2 records its own: T2 shows it, T1 still shows the org's
+    _org_command(slack, fake, "admin opt-out declined later", OWNER, "own", team="T2")
+    t2 = _org_command(slack, fake, "have we opted out?", MEMBER, "c", team="T2")
+    assert "decided not to opt out" in _first_section(t2) and ORG_WIDE not in t2.text
+    t1 = _org_command(slack, fake, "have we opted out?", MEMBER, "d", team="T1")
+    assert REQUESTED in _first_section(t1)
+    # without an org, `org` is explained, not guessed
+    assert NO_ORG in _command(slack, fake, "admin opt-out org status", OWNER, "n").text
+    assert services.opt_out.store.get("E1").recorded_by == "org owner"

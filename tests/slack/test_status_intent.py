@@ -44,12 +44,15 @@ def test_opt_out_faq_entries():
 
 
 @pytest.mark.parametrize(("text", "parsed"), [
-    ("admin opt-out", ("status", "")),
-    ("admin opt-out status", ("status", "")),
-    ("admin optout requested 20 May 2024", ("requested", "20 May 2024")),
-    ("ADMIN OPT OUT confirmed 2024-05-22", ("confirmed", "2024-05-22")),
-    ("admin opt-out declined contract", ("declined", "contract")),
-    ("admin opt-out reset", ("reset", "")),
+    ("admin opt-out", ("status", "", False)),
+    ("admin opt-out status", ("status", "", False)),
+    ("admin optout requested 20 May 2024", ("requested", "20 May 2024", False)),
+    ("ADMIN OPT OUT confirmed 2024-05-22", ("confirmed", "2024-05-22", False)),
+    ("admin opt-out declined contract", ("declined", "contract", False)),
+    ("admin opt-out reset", ("reset", "", False)),
+    ("admin opt-out org", ("status", "", True)),
+    ("admin opt-out org requested 2024-05-20", ("requested", "2024-05-20", True)),
+    ("admin opt-out org sometime", None),
     ("admin opt out of my DMs please?", None),
     ("admin status", None),
     ("have we opted out?", None),

@@ -42,6 +42,8 @@ BLOCK_REASON = "opt_out_record_reason"
 NOT_RECORDED = ("Nobody has recorded an opt-out for this workspace. An owner can start it with "
                 "`/privacy opt-out`.")
 STATUS_TITLE = "*This workspace's opt-out status*"
+ORG_WIDE = ("Recorded for the whole organisation by its org owners; this workspace has not "
+            "recorded its own.")
 KEPT_BY = ("Recorded by this workspace's owners in faqbot; the documents below can't know it.")
 
 
@@ -75,18 +77,24 @@ def recorded_line(record: OptOutRecord) -> str:
             f"at {record.changed_at:%H:%M} UTC.")
 
 
-def status_blocks(record: OptOutRecord | None) -> list[Block]:
-    """The status section (and who changed it last) shown above answers and in App Home."""
+def status_blocks(record: OptOutRecord | None, *, org_wide: bool = False) -> list[Block]:
+    """The status section (and who changed it last) shown above answers and in App Home;
+    ``org_wide``: the record is the org's, this workspace has none of its own."""
     blocks = [section(f"{STATUS_TITLE}\n{status_sentence(record)}")]
-    blocks.append(context(KEPT_BY if record is None else f"{recorded_line(record)} {KEPT_BY}"))
+    if record is None:
+        blocks.append(context(KEPT_BY))
+        return blocks
+    scope = ORG_WIDE + " " if org_wide else ""
+    blocks.append(context(f"{scope}{recorded_line(record)} {KEPT_BY}"))
     return blocks
 
 
-def with_status(record: OptOutRecord | None, reply: Message) -> Message:
+def with_status(record: OptOutRecord | None, reply: Message, *,
+                org_wide: bool = False) -> Message:
     """``reply`` with the live status first (blocks and fallback text)."""
     text = f"{escape(status_sentence(record))}\n{reply.text}"
-    return Message(text=text, blocks=finalize([*status_blocks(record), divider(),
-                                               *reply.blocks]))
+    return Message(text=text, blocks=finalize([*status_blocks(record, org_wide=org_wide),
+                                               divider(), *reply.blocks]))
 
 
 def record_controls(today: dt.date) -> list[Block]:
@@ -124,9 +132,10 @@ def recorded_message(record: OptOutRecord) -> Message:
                     context(recorded_line(record))])
 
 
-def status_report(record: OptOutRecord | None, history: Sequence[ChangeEntry]) -> Message:
+def status_report(record: OptOutRecord | None, history: Sequence[ChangeEntry], *,
+                  org_wide: bool = False) -> Message:
     """``/privacy admin opt-out status``: the status and every change (roles and times)."""
-    blocks = status_blocks(record)
+    blocks = status_blocks(record, org_wide=org_wide)
     if history:
         lines = [f"• {long_date(c.at.date())} {c.at:%H:%M} UTC: *{c.status}*"
                  + (f" ({long_date(c.on)})" if c.on else "") + f" by a {c.role}"

@@ -12,7 +12,7 @@ from faqbot.slack.listeners.admin import handle as handle_admin
 from faqbot.slack.listeners.common import opt_out_reply, reply_message, respond_private
 from faqbot.slack.listeners.opt_out_status import handle_admin as handle_opt_out_admin
 from faqbot.slack.listeners.opt_out_status import parse_admin as parse_opt_out_admin
-from faqbot.slack.opt_out_status import answer_with_status, workspace_key
+from faqbot.slack.opt_out_status import Place, answer_with_status, workspace_key
 from faqbot.slack.services import SlackServices, services_of
 
 COMMAND = "/privacy"
@@ -70,7 +70,7 @@ def privacy_command(ack: Ack, command: dict[str, Any], respond: Respond, client:
 
 
 def command_reply(services: SlackServices, client: WebClient, kind: str, text: str,
-                  user_id: str | None, *, team: str | None = None) -> Message:
+                  user_id: str | None, *, team: Place | None = None) -> Message:
     """The reply to a /privacy command of ``kind`` other than 'admin'; with the ``team`` it
     came from, opt-out answers show the workspace's live status first."""
     if kind == "help":

@@ -18,7 +18,7 @@ from faqbot.slack.blocks import (
     opt_out_message,
 )
 from faqbot.slack.failures import failed
-from faqbot.slack.opt_out_status import guided_flow
+from faqbot.slack.opt_out_status import Place, guided_flow
 from faqbot.slack.services import SlackServices
 from faqbot.slack.types import Reply
 
@@ -35,7 +35,7 @@ def reply_message(reply: Reply, *, share: bool = False, personal: bool = True) -
 
 
 def opt_out_reply(services: SlackServices, client: WebClient, user_id: str | None,
-                  personal: tuple[str, ...] = (), *, team: str | None = None) -> Message:
+                  personal: tuple[str, ...] = (), *, team: Place | None = None) -> Message:
     """The guided opt-out flow for one user: their role decides which version they get.
 
     With the ``team`` it came from, the workspace's live status goes first, and owners and

@@ -1,5 +1,6 @@
 """Owners record the workspace's opt-out status: the buttons after the ready email, and
-``/privacy admin opt-out status|requested [DATE]|confirmed [DATE]|declined [REASON]|reset``.
+``/privacy admin opt-out status|requested [DATE]|confirmed [DATE]|declined [REASON]|reset``;
+``/privacy admin opt-out org <the same>`` is the org-wide status (org owners only).
 
 Anyone may see the status; only workspace owners, org owners and faqbot's configured admins
 (``FAQBOT_ADMIN_USER_IDS``) may change it, checked with ``users.info`` on every change.
@@ -31,7 +32,7 @@ from faqbot.slack.blocks.opt_out_status import (
 )
 from faqbot.slack.later import Send
 from faqbot.slack.listeners.actions import _deliver, _user_id
-from faqbot.slack.opt_out_status import Change, recorder_role, workspace_key
+from faqbot.slack.opt_out_status import Change, Place, recorder_role, workspace_key
 from faqbot.slack.services import SlackServices, services_of
 from faqbot.state.opt_out import DECLINE_REASONS
 
@@ -53,14 +54,19 @@ BAD_REASON = ("That isn't one of the reasons I can record, so nothing was change
               + ", ".join(f"`{k}` ({v})" for k, v in DECLINE_REASONS.items()) + ", or none.")
 RESET_DONE = "Deleted: this workspace's opt-out status and its history are gone."
 RESET_NONE = "There was no opt-out status recorded for this workspace, so nothing was deleted."
+ORG_REFUSED = ("Sorry, only org owners can change the opt-out status of the whole "
+               "organisation. Anyone can see it: ask me “have we opted out?”.")
+NO_ORG = ("This workspace isn't part of an Enterprise organisation, so there is no org-wide "
+          "status: leave out `org`.")
 USAGE = ("`/privacy admin opt-out status` shows the status and its changes; owners record it "
          "with `requested [DATE]`, `confirmed [DATE]`, `declined [REASON]` or `reset`.")
 
 _SPLIT_NAME = re.compile(r"^\s*admin\s+opt\s+out\b", re.IGNORECASE)
 
 
-def parse_admin(text: str) -> tuple[str, str] | None:
-    """(action, rest) for ``admin opt-out <action> [rest]``; None if the text is not one.
+def parse_admin(text: str) -> tuple[str, str, bool] | None:
+    """(action, rest, org) for ``admin opt-out [org] <action> [rest]``; None if the text is
+    not one.
 
     No action means 'status'. An unknown word after ``opt-out`` makes it no command at all
     (``admin opt out of my DMs?`` is a question).
@@ -69,12 +75,14 @@ def parse_admin(text: str) -> tuple[str, str] | None:
     words = text.split()
     if len(words) < 2 or words[0].lower() != "admin" or words[1].lower() not in OPT_OUT_NAMES:
         return None
-    if len(words) == 2:
-        return "status", ""
-    action = words[2].lower()
+    org = len(words) > 2 and words[2].lower() == "org"
+    words = words[3:] if org else words[2:]
+    if not words:
+        return "status", "", org
+    action = words[0].lower()
     if action not in ADMIN_ACTIONS:
         return None
-    return action, " ".join(words[3:])
+    return action, " ".join(words[1:]), org
 
 
 def parse_day(text: str, today: dt.date) -> dt.date | None:
@@ -95,13 +103,17 @@ def parse_day(text: str, today: dt.date) -> dt.date | None:
 
 
 def _change(services: SlackServices, client: WebClient, workspace: str, user_id: str | None,
-            change: Change | None, day: dt.date | None, reason: str | None) -> Message:
-    """Check the role, then record ``change`` (None: reset); the reply to show."""
+            change: Change | None, day: dt.date | None, reason: str | None, *,
+            org: bool = False) -> Message:
+    """Check the role, then record ``change`` (None: reset) under the ``workspace`` key (the
+    org's id when ``org``); the reply to show."""
     user = services.directory.user(client, user_id)
     role = recorder_role(user, services.is_admin(user_id))
-    if role is None:
-        log.info("opt-out status change refused user=%s", user_id or "-")
-        return notice(NO_ROLE if user is None else REFUSED)
+    if role is None or (org and role != "org owner"):
+        log.info("opt-out status change refused user=%s org=%s", user_id or "-", org)
+        if user is None and role is None:
+            return notice(NO_ROLE)
+        return notice(ORG_REFUSED if org else REFUSED)
     if change is None:
         gone = services.opt_out.store.reset(workspace)
         log.info("opt-out status reset workspace=%s role=%s deleted=%s", workspace, role, gone)
@@ -111,14 +123,21 @@ def _change(services: SlackServices, client: WebClient, workspace: str, user_id:
     return recorded_message(record)
 
 
-def handle_admin(services: SlackServices, client: WebClient, workspace: str,
+def handle_admin(services: SlackServices, client: WebClient, place: Place,
                  user_id: str | None, text: str, send: Send) -> None:
     """Run one ``/privacy admin opt-out ...`` command and send the reply."""
     parsed = parse_admin(text)
-    action, rest = parsed if parsed else ("status", "")
+    action, rest, org = parsed if parsed else ("status", "", False)
+    if org and place.org is None:
+        send(notice(NO_ORG))
+        return
+    key = place.org if org and place.org else place.team
     if action == "status":
         status = services.opt_out
-        send(status_report(status.of(workspace), status.store.history(workspace)))
+        record = status.store.get(key) if org else status.of(place)
+        shown = record.workspace if record else key
+        send(status_report(record, status.store.history(shown),
+                           org_wide=record is not None and record.workspace != place.team))
         return
     day: dt.date | None = None
     reason: str | None = None
@@ -133,7 +152,7 @@ def handle_admin(services: SlackServices, client: WebClient, workspace: str,
             send(notice(BAD_REASON))
             return
     change: Change | None = None if action == "reset" else action  # type: ignore[assignment]
-    send(_change(services, client, workspace, user_id, change, day, reason))
+    send(_change(services, client, key, user_id, change, day, reason, org=org))
 
 
 def _state_value(body: dict[str, Any], block_id: str, action_id: str) -> dict[str, Any]:
@@ -166,8 +185,8 @@ def _record_click(change: Change, ack: Ack, body: dict[str, Any], respond: Respo
                 if day is None:
                     send(notice(BAD_DATE))
                     return
-        send(_change(services, client, workspace_key(context), _user_id(body), change, day,
-                     reason))
+        send(_change(services, client, workspace_key(context).team, _user_id(body), change,
+                     day, reason))
 
     services.answers.run(f"opt-out {change} button", work, send)
 
