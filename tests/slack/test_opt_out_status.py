@@ -342,3 +342,10 @@ def test_an_org_wide_status_applies_until_a_workspace_records_its_own(slack, fak
     # without an org, `org` is explained, not guessed
     assert NO_ORG in _command(slack, fake, "admin opt-out org status", OWNER, "n").text
     assert services.opt_out.store.get("E1").recorded_by == "org owner"
+
+
+def test_about_lists_what_the_status_keeps(slack, fake):
+    about = _command(slack, fake, "about", MEMBER, "about")
+    for words in ("opt-out status", "which role (not who)", "/privacy admin opt-out reset",
+                  "for one reminder"):
+        assert words in about.text
