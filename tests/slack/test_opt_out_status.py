@@ -349,3 +349,31 @@ def test_about_lists_what_the_status_keeps(slack, fake):
     for words in ("opt-out status", "which role (not who)", "/privacy admin opt-out reset",
                   "for one reminder"):
         assert words in about.text
+
+
+class _DownStore:
+    """A store whose database is unreachable."""
+
+    def __getattr__(self, name):
+        def fail(*args, **kwargs):
+            raise ConnectionError("database unreachable")
+        return fail
+
+
+def test_a_store_that_is_down_still_lets_everyone_get_an_answer(slack, fake, services):
+    from faqbot.slack.blocks import FRIENDLY_ERROR
+    from faqbot.slack.blocks.opt_out_status import UNAVAILABLE
+
+    real = services.opt_out.store
+    services.opt_out.store = _DownStore()
+    try:
+        answer = _command(slack, fake, "have we opted out?", MEMBER, "m")
+        assert UNAVAILABLE in _first_section(answer)
+        assert "Sample Privacy Principles" in answer.text  # the passages still come
+        slack.event({"type": "app_home_opened", "user": MEMBER, "tab": "home", "channel": "D1"})
+        (home,) = fake.wait_api("views.publish")
+        assert UNAVAILABLE in home.text
+        failed = _command(slack, fake, "admin opt-out requested", OWNER, "o")
+        assert FRIENDLY_ERROR in failed.text  # a change that cannot be kept says so
+    finally:
+        services.opt_out.store = real

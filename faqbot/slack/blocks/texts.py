@@ -29,6 +29,7 @@ DISCLAIMER = "I quote the documents and cite them; check the source before relyi
 USAGE = (
     "• `/privacy <your question>`: a private answer, quoted from the documents, with sources\n"
     "• `/privacy opt-out`: how your workspace can opt out, step by step\n"
+    "• `/privacy have we opted out?`: whether this workspace did, as its owners recorded it\n"
     "• `/privacy about`: what I store (nothing of your question) and where answers come from\n"
     "• Or send me a direct message, or mention me in a channel and I'll answer in a thread."
 )
