@@ -126,12 +126,44 @@ def test_a_member_cannot_change_the_status(slack, fake, services):
     assert NO_ROLE in reply.text and services.opt_out.store.get("T1") is None
 
 
-def test_configured_admins_and_org_owners_may_record(slack, fake, services, slack_settings,
+def test_configured_admins_and_org_owners_may_record(slack, fake, services, index_dir,
                                                      engine):
+    from tests.slack.slack_fakes import make_settings
+
     reply = _command(slack, fake, "admin opt-out requested 2024-05-20", ORG_OWNER, "o")
     assert "org owner" in reply.text
-    history = services.opt_out.store.history("T1")
-    assert [c.role for c in history] == ["org owner"]
+    # a member listed in FAQBOT_ADMIN_USER_IDS records as "faqbot admin" and gets the buttons
+    settings = make_settings(index_dir, fake.api_url, admin_user_ids=MEMBER)
+    admin_services = build_services(settings, engine)
+    app = create_app(settings, engine, client=build_client(settings), services=admin_services)
+    server, url = serve_wsgi(SlackWSGI(app))
+    try:
+        admin = SlackSender(url, fake)
+        assert ACTION_RECORD_CONFIRMED in _command(admin, fake, "opt-out", MEMBER, "f").text
+        reply = _command(admin, fake, "admin opt-out confirmed 2024-05-22", MEMBER, "a")
+        assert BOTH in reply.text and "faqbot admin" in reply.text
+    finally:
+        server.shutdown()
+        server.server_close()
+        admin_services.close()
+    history = services.opt_out.store.history("T1")  # the same state folder
+    assert [c.role for c in history] == ["org owner", "faqbot admin"]
+
+
+def test_start_reminders_runs_with_the_services_and_stops_with_them(slack_settings, engine,
+                                                                    fake):
+    from faqbot.slack.reminders import start_reminders
+
+    services = build_services(slack_settings, engine)
+    services.opt_out.record("T1", "requested", "workspace owner", user=OWNER,
+                            on=dt.date(2024, 5, 20))
+    client = build_client(slack_settings)
+    reminders = start_reminders(client, services, interval=3600)
+    assert services.reminders is reminders
+    (call,) = fake.wait_api("chat.postMessage")
+    assert call.data["channel"] == OWNER
+    services.close()
+    assert reminders._thread is not None and not reminders._thread.is_alive()
 
 
 def test_bad_dates_and_reasons_change_nothing(slack, fake, services):
