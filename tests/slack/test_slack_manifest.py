@@ -29,6 +29,8 @@ METHOD_SCOPES: dict[str, str | None] = {
     "views.publish": None,
     "users.info": "users:read",
     "conversations.open": "im:write",
+    "assistant.threads.setSuggestedPrompts": "assistant:write",
+    "assistant.threads.setStatus": "chat:write",  # chat:write alone since 2026-03
 }
 #: Manifest bot event → (Bolt event type, scope it needs).
 EVENT_SCOPES = {
@@ -57,9 +59,8 @@ def web_api_methods() -> set[str]:
     """Web API methods the Slack package calls: ``client.chat_postMessage(`` → chat.postMessage."""
     methods = set()
     for path in SLACK_CODE.rglob("*.py"):
-        for name in re.findall(r"\bclient\.([a-z]+_[A-Za-z]+)\(", path.read_text("utf-8")):
-            family, method = name.split("_", 1)
-            methods.add(f"{family}.{method}")
+        for name in re.findall(r"\bclient\.([a-z]+(?:_[A-Za-z]+)+)\(", path.read_text("utf-8")):
+            methods.add(name.replace("_", "."))  # assistant_threads_setStatus → a.threads.s
     return methods
 
 
@@ -117,6 +118,14 @@ def test_scopes_are_exactly_what_the_code_needs():
     needed.discard(None)
     assert set(MANIFEST["oauth_config"]["scopes"]["bot"]) == needed
     assert "im:write" not in needed  # DMs go to the user id; the bot never opens one
+
+
+def test_agent_view_has_a_description_and_at_most_four_prompts():
+    agent = MANIFEST["features"]["agent_view"]
+    assert agent["agent_description"].strip()
+    assert 1 <= len(agent["suggested_prompts"]) <= 4
+    assert all(p["title"] and p["message"] for p in agent["suggested_prompts"])
+    assert "assistant_view" not in MANIFEST["features"]  # the legacy surface
 
 
 def test_app_home_and_socket_mode():
