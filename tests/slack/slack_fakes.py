@@ -288,6 +288,20 @@ class SlackSender:
         form = urllib.parse.urlencode({"payload": json.dumps(payload)})
         return self.post(form, "application/x-www-form-urlencoded", **kwargs)
 
+    def message_shortcut(self, callback_id: str, text: str, *, user_id: str = MEMBER,
+                         key: str = "shortcut", ts: str = "1700000000.000900",
+                         **kwargs: Any) -> Response:
+        """A message shortcut used on a message with ``text`` (Slack's message_action)."""
+        payload = {
+            "type": "message_action", "callback_id": callback_id, "team": {"id": "T1"},
+            "user": {"id": user_id}, "channel": {"id": "C1", "name": "general"},
+            "api_app_id": "A1", "trigger_id": "1.2.3", "message_ts": ts,
+            "message": {"type": "message", "user": OWNER, "text": text, "ts": ts},
+            "response_url": self.fake.response_url(key),
+        }
+        form = urllib.parse.urlencode({"payload": json.dumps(payload)})
+        return self.post(form, "application/x-www-form-urlencoded", **kwargs)
+
     def get(self, path: str) -> Response:
         started = time.perf_counter()
         try:

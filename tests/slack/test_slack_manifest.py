@@ -134,3 +134,17 @@ def test_app_home_and_socket_mode():
     assert home["messages_tab_read_only_enabled"] is False
     assert MANIFEST["settings"]["socket_mode_enabled"] is True
     assert "request_url" not in MANIFEST["settings"]["event_subscriptions"]
+
+
+def test_message_shortcut_matches_its_listener(app):
+    from slack_bolt import BoltRequest
+
+    from faqbot.slack.listeners.shortcuts import CALLBACK_ID
+
+    shortcuts = MANIFEST["features"]["shortcuts"]
+    assert [(s["type"], s["callback_id"]) for s in shortcuts] == [("message", CALLBACK_ID)]
+    payload = {"type": "message_action", "callback_id": CALLBACK_ID, "team": {"id": "T1"},
+               "user": {"id": "U1"}, "channel": {"id": "C1"}, "message": {"ts": "1.2"},
+               "response_url": "http://127.0.0.1:9/unused"}
+    response = app.dispatch(BoltRequest(body=payload, mode="socket_mode"))
+    assert response.status == 200  # a listener answers it: not Bolt's 404
