@@ -442,6 +442,8 @@ def assert_slack_limits(data: dict[str, Any], max_blocks: int = 50) -> None:
         blocks = json.loads(blocks)
     if blocks is None:
         return
+    if "type" not in data:  # a message, not a view: screen readers and notifications read text
+        assert str(data.get("text") or "").strip(), "a message without a text fallback"
     assert len(blocks) <= max_blocks, f"{len(blocks)} blocks"
     for block in blocks:
         kind = block["type"]
@@ -462,6 +464,8 @@ def assert_slack_limits(data: dict[str, Any], max_blocks: int = 50) -> None:
                     continue
                 assert len(element["text"]["text"]) <= 75
                 assert len(element.get("value", "")) <= 2000
+                label = element.get("accessibility_label", "")
+                assert 1 <= len(label) <= 75, f"button without an accessibility label: {element}"
         else:
             assert kind == "divider", kind
 

@@ -190,10 +190,12 @@ def answer_message(
     buttons: list[Block] = []
     ref = encode_ref(answer, share_in_thread)
     if share:
-        buttons.append(button("Share in channel", ACTION_SHARE, ref, style="primary"))
+        buttons.append(button("Share in channel", ACTION_SHARE, ref, style="primary",
+                              label="Share this answer in the channel (not your question)"))
     if feedback:
-        buttons.append(button("Helpful", ACTION_HELPFUL, ref))
-        buttons.append(button("Not helpful", ACTION_NOT_HELPFUL, ref))
+        buttons.append(button("Helpful", ACTION_HELPFUL, ref, label="This answer was helpful"))
+        buttons.append(button("Not helpful", ACTION_NOT_HELPFUL, ref,
+                              label="This answer was not helpful"))
     if opt_out_button:
         buttons.append(button("How to opt out", ACTION_OPT_OUT, "opt-out"))
     if buttons:
