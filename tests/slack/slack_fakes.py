@@ -65,6 +65,7 @@ class FakeSlack:
         self.calls: list[Call] = []
         self._cond = threading.Condition()
         self._failures: dict[str, list[tuple[int, dict[str, str], dict[str, Any]]]] = {}
+        self.shared: set[str] = set()  # channel ids shared with another organisation
         self.users: dict[str, dict[str, Any]] = {
             OWNER: {"id": OWNER, "is_owner": True, "is_admin": True},
             MEMBER: {"id": MEMBER, "is_owner": False, "is_admin": False},
@@ -130,6 +131,7 @@ class FakeSlack:
         with self._cond:
             self.calls.clear()
             self._failures.clear()
+            self.shared.clear()
 
     def fail_next(self, method: str, status: int = 200, headers: dict[str, str] | None = None,
                   body: dict[str, Any] | None = None, times: int = 1) -> None:
@@ -157,6 +159,10 @@ class FakeSlack:
             if user is None:
                 return 200, {}, {"ok": False, "error": "user_not_found"}
             return 200, {}, {"ok": True, "user": user}
+        if method == "conversations.info":
+            channel = data.get("channel", "")
+            return 200, {}, {"ok": True, "channel": {"id": channel,
+                                                     "is_ext_shared": channel in self.shared}}
         if method == "apps.connections.open":
             return 200, {}, {"ok": True, "url": self.ws_url}
         if method == "chat.postMessage":

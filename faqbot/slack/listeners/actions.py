@@ -31,6 +31,7 @@ from faqbot.slack.failures import failed
 from faqbot.slack.listeners.common import opt_out_reply, post, respond_private, tell_failure
 from faqbot.slack.opt_out_status import answer_with_status, workspace_key
 from faqbot.slack.services import services_of
+from faqbot.slack.shared_channels import NO_SHARE
 
 log = logging.getLogger("faqbot.slack")
 
@@ -59,6 +60,11 @@ def share(ack: Ack, body: dict[str, Any], action: dict[str, Any], respond: Respo
         answer = services_of(context).catalog.answer_from_refs(*ref) if ref else None
         if answer is None or not body.get("response_url"):
             _deliver(body, respond, client, notice(EXPIRED))
+            return
+        channel = (body.get("channel") or {}).get("id")
+        if services_of(context).shared.is_shared(client, channel,
+                                                 body.get("is_ext_shared_channel")):
+            _deliver(body, respond, client, notice(NO_SHARE))
             return
         message = answer_message(answer, shared_by=_user_id(body), feedback=False,
                                  show_confidence=False)
