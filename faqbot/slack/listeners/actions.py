@@ -86,7 +86,10 @@ def _feedback(verdict: str, ack: Ack, body: dict[str, Any], action: dict[str, An
         if ref is None:
             _deliver(body, respond, client, notice(EXPIRED))
             return
-        services_of(context).feedback.record(verdict, ref[0], ref[1])
+        services = services_of(context)
+        services.feedback.record(verdict, ref[0], ref[1])
+        if verdict == "not_helpful":
+            services.asker.gaps.record_not_helpful(ref[0], ref[1])
         log.info("feedback verdict=%s faq=%s passages=%d", verdict, ref[0] or "-", len(ref[1]))
         _deliver(body, respond, client, notice(THANKS))
     except Exception as exc:
