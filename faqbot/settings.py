@@ -32,6 +32,10 @@ class Settings(BaseSettings):
         "only when the model's name says 'multilingual', else other languages get a note that "
         "the documents are in English.",
     )
+    redis_url: SecretStr | None = Field(
+        None, description="redis://… for state shared by replicas: Slack event ids (each "
+        "event answered once) and the counters (kept across restarts); unset: in memory.",
+    )
     log_level: str = "INFO"
     admin_user_ids: Annotated[list[str], NoDecode] = Field(default_factory=list)
     slack_api_url: str = "https://slack.com/api/"

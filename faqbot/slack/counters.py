@@ -1,38 +1,39 @@
 """The counts the Slack layer keeps, in memory: clicks per answer id, answered and declined.
 
-Counts only: no users, no text.
+Counts only: no users, no text. In memory by default; on Redis, shared by replicas and kept
+across restarts, when ``FAQBOT_REDIS_URL`` is set (``faqbot.state.shared``).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import threading
-from collections import Counter
 from collections.abc import Callable, Sequence
 
 from faqbot.models import Answer, FaqEntry
+from faqbot.state.shared import CounterStore, MemoryCounters
+
+#: Separates the parts of a counter's field (ids and week names never contain it).
+_SEP = "\t"
 
 
 class Feedback:
     """Helpful / not-helpful counts per FAQ id and passage id."""
 
-    def __init__(self) -> None:
-        self._counts: Counter[tuple[str, str]] = Counter()
-        self._lock = threading.Lock()
+    def __init__(self, store: CounterStore | None = None) -> None:
+        self._store = store or MemoryCounters()
 
     def record(self, verdict: str, faq_id: str | None, passage_ids: Sequence[str]) -> None:
         """Count one click for the FAQ entry and each passage of an answer."""
         keys = ([f"faq:{faq_id}"] if faq_id else []) + [f"passage:{p}" for p in passage_ids]
-        with self._lock:
-            for key in keys:
-                self._counts[(key, verdict)] += 1
+        for key in keys:
+            self._store.add("feedback", f"{key}{_SEP}{verdict}")
 
     def counts(self) -> dict[str, dict[str, int]]:
         """``{"faq:<id>": {"helpful": n, "not_helpful": m}, "passage:<id>": {...}}``."""
         out: dict[str, dict[str, int]] = {}
-        with self._lock:
-            for (key, verdict), n in self._counts.items():
-                out.setdefault(key, {})[verdict] = n
+        for field, n in self._store.read("feedback").items():
+            key, _, verdict = field.rpartition(_SEP)
+            out.setdefault(key, {})[verdict] = n
         return out
 
 
@@ -42,29 +43,25 @@ class Outcomes:
     The FAQ counts order the "common topics".
     """
 
-    def __init__(self) -> None:
-        self._counts: Counter[str] = Counter()
-        self._topics: Counter[str] = Counter()
-        self._lock = threading.Lock()
+    def __init__(self, store: CounterStore | None = None) -> None:
+        self._store = store or MemoryCounters()
 
     def record(self, answered: bool, faq_id: str | None = None) -> None:
         """Count one question's outcome (and its FAQ entry, when it matched one)."""
-        with self._lock:
-            self._counts["answered" if answered else "declined"] += 1
-            if answered and faq_id:
-                self._topics[faq_id] += 1
+        self._store.add("outcomes", "answered" if answered else "declined")
+        if answered and faq_id:
+            self._store.add("topics", faq_id)
 
     def most_asked(self, entries: Sequence[FaqEntry]) -> list[FaqEntry]:
         """``entries`` by how often they matched, most first; the curated order breaks ties."""
-        with self._lock:
-            counts = dict(self._topics)
+        counts = self._store.read("topics")
         order = sorted(range(len(entries)), key=lambda i: (-counts.get(entries[i].id, 0), i))
         return [entries[i] for i in order]
 
     def counts(self) -> dict[str, int]:
         """``{"answered": n, "declined": m}``."""
-        with self._lock:
-            return {"answered": self._counts["answered"], "declined": self._counts["declined"]}
+        found = self._store.read("outcomes")
+        return {"answered": found.get("answered", 0), "declined": found.get("declined", 0)}
 
 
 def iso_week(moment: dt.datetime) -> str:
@@ -78,12 +75,12 @@ class Gaps:
     how many declines and *Not helpful* clicks fell nearest to each FAQ entry or section.
 
     Keys are ids the documents define (``faq:<id>``, ``section:<doc> › <heading path>``,
-    ``passage:<id>``), never text anyone typed. In memory; gone on restart.
+    ``passage:<id>``), never text anyone typed.
     """
 
-    def __init__(self, clock: Callable[[], dt.datetime] | None = None) -> None:
-        self._counts: Counter[tuple[str, str, str]] = Counter()  # (week, kind, key)
-        self._lock = threading.Lock()
+    def __init__(self, clock: Callable[[], dt.datetime] | None = None,
+                 store: CounterStore | None = None) -> None:
+        self._store = store or MemoryCounters()
         self._clock = clock or (lambda: dt.datetime.now(dt.UTC))
 
     def record_decline(self, answer: Answer) -> None:
@@ -108,15 +105,16 @@ class Gaps:
             self._add("not_helpful", f"passage:{passage_ids[0]}")
 
     def _add(self, kind: str, key: str) -> None:
-        week = iso_week(self._clock())
-        with self._lock:
-            self._counts[(week, kind, key)] += 1
+        self._store.add("gaps", _SEP.join((iso_week(self._clock()), kind, key)))
 
     def top(self, weeks: int = 4, limit: int = 10) -> list[tuple[str, str, str, int]]:
         """(week, kind, key, count) for the last ``weeks`` weeks, most counted first."""
         now = self._clock()
         recent = {iso_week(now - dt.timedelta(weeks=i)) for i in range(weeks)}
-        with self._lock:
-            rows = [(w, k, key, n) for (w, k, key), n in self._counts.items() if w in recent]
+        rows = []
+        for field, n in self._store.read("gaps").items():
+            week, kind, key = field.split(_SEP, 2)
+            if week in recent:
+                rows.append((week, kind, key, n))
         rows.sort(key=lambda r: (-r[3], r[0], r[1], r[2]))
         return rows[:limit]

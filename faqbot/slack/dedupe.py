@@ -12,6 +12,8 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable
 
+from faqbot.state.shared import RedisSeen
+
 #: Slack's last retry comes about 5 minutes after the first delivery.
 DEFAULT_TTL_SECONDS = 10 * 60
 DEFAULT_MAX_IDS = 50_000
@@ -33,15 +35,27 @@ class EventDeduper:
         ttl: float = DEFAULT_TTL_SECONDS,
         max_ids: int = DEFAULT_MAX_IDS,
         clock: Callable[[], float] = time.monotonic,
+        shared: RedisSeen | None = None,
     ) -> None:
         self.ttl = ttl
+        self._shared = shared  # replicas' common memory (Redis), when configured
         self.max_ids = max_ids
         self._clock = clock
         self._seen: OrderedDict[str, float] = OrderedDict()  # event id -> expiry, oldest first
         self._lock = threading.Lock()
 
     def first_time(self, event_id: str) -> bool:
-        """True the first time an id is offered within the expiry window, False after."""
+        """True the first time an id is offered within the expiry window, False after; with
+        Redis, the first time any replica is offered it (this process's memory decides while
+        Redis is down)."""
+        local = self._first_time_here(event_id)
+        if self._shared is not None:
+            shared = self._shared.first_time(event_id)
+            if shared is not None:
+                return shared
+        return local
+
+    def _first_time_here(self, event_id: str) -> bool:
         now = self._clock()
         with self._lock:
             self._expire(now)

@@ -15,13 +15,20 @@ from faqbot.reload import Reloader
 from faqbot.search import Engine
 from faqbot.settings import Settings
 from faqbot.slack.asking import Asker
-from faqbot.slack.counters import Feedback, Outcomes
-from faqbot.slack.dedupe import EventDeduper
+from faqbot.slack.counters import Feedback, Gaps, Outcomes
+from faqbot.slack.dedupe import DEFAULT_TTL_SECONDS, EventDeduper
 from faqbot.slack.directory import Directory
 from faqbot.slack.later import Later
 from faqbot.slack.opt_out_status import OptOutStatus, open_opt_out_status
 from faqbot.slack.shared_channels import SharedChannels
 from faqbot.slack.types import MAX_PASSAGES
+from faqbot.state.shared import (
+    CounterStore,
+    MemoryCounters,
+    RedisCounters,
+    RedisSeen,
+    connect,
+)
 
 if TYPE_CHECKING:
     from faqbot.slack.reminders import Reminders
@@ -84,13 +91,20 @@ def build_services(settings: Settings, engine: Engine, answerer: Answerer | None
     """The services for one app; ``answerer`` defaults to answering in this process,
     ``opt_out`` to the store ``settings`` name (SQLite under ``FAQBOT_STATE_DIR``)."""
     catalog = Catalog(engine)
-    outcomes = Outcomes()
+    counters: CounterStore = MemoryCounters()
+    seen: RedisSeen | None = None
+    if settings.redis_url:  # shared by replicas and kept across restarts
+        client = connect(settings.redis_url.get_secret_value())
+        counters = RedisCounters(client)
+        seen = RedisSeen(client, DEFAULT_TTL_SECONDS)
+    outcomes = Outcomes(counters)
     hash_key = settings.hash_key.get_secret_value() if settings.hash_key else None
     asker = Asker(answerer or LocalAnswerer(engine), catalog, outcomes,
-                  top_k=min(settings.top_k, MAX_PASSAGES), hash_key=hash_key)
+                  top_k=min(settings.top_k, MAX_PASSAGES), hash_key=hash_key,
+                  gaps=Gaps(store=counters))
     return SlackServices(
-        catalog=catalog, asker=asker, feedback=Feedback(), outcomes=outcomes,
-        directory=Directory(), deduper=deduper or EventDeduper(),
+        catalog=catalog, asker=asker, feedback=Feedback(counters), outcomes=outcomes,
+        directory=Directory(), deduper=deduper or EventDeduper(shared=seen),
         answers=Later(ANSWER_THREADS, name="faqbot-answer"),
         admin_work=Later(ADMIN_WORKERS, name="faqbot-admin"),
         admins=frozenset(settings.admin_user_ids),
