@@ -11,11 +11,11 @@ import datetime as dt
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from faqbot.errors import FaqbotError, KnowledgeError
+from faqbot.errors import FaqbotError, KnowledgeError, Problem
 from faqbot.index import IndexStore
 from faqbot.search import Engine
 from faqbot.settings import Settings
@@ -27,6 +27,10 @@ Notify = Callable[[str], None]
 
 #: How long the watcher waits for changes before it says it is (still) watching, in ms.
 WATCH_TICK_MS = 200
+
+
+def _problems_text(problems: Sequence[Problem]) -> str:
+    return "\n".join(str(p) for p in problems)
 
 
 @dataclass(frozen=True)
@@ -83,7 +87,7 @@ class Reloader:
                 self._tell_recovered()
                 return self._record("ok", None, started)
             except KnowledgeError as exc:
-                message = "\n".join(str(p) for p in exc.problems)
+                message = _problems_text(exc.problems)
             except FaqbotError as exc:
                 message = str(exc)
             except OSError as exc:
@@ -98,6 +102,22 @@ class Reloader:
             self._tell(f"faqbot could not reload the knowledge folder and keeps serving the "
                        f"last good index ({self.engine.snapshot.name}).\n{message}")
         return status
+
+    def failed_at_start(self, problems: Sequence[Problem]) -> None:
+        """Start-up served without some files (``faqbot.service.StartupNotice``): the status
+        says ``failed`` with those problems until a reload succeeds, and a reload that finds
+        the same problems does not tell the admins again (start-up told them)."""
+        message = _problems_text(problems)
+        self.status = replace(self.status, result="failed", error=message,
+                              at=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+                              seconds=None)
+        # what reload() would report for the folder as it is now
+        errors = load_knowledge(self.settings.knowledge_dir).errors
+        self._told = _problems_text(errors) if errors else message
+
+    def tell(self, text: str) -> None:
+        """Send ``text`` to the admins (a failure to do so is logged, never raised)."""
+        self._tell(text)
 
     def _tell_recovered(self) -> None:
         """After admins were told of a failure: tell them the folder loads again (once)."""

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import signal
 import sys
 import threading
@@ -24,6 +25,7 @@ from slack_bolt import App
 from faqbot.errors import ConfigError, FaqbotError
 from faqbot.privacy import configure_logging, describe_exception
 from faqbot.settings import Settings
+from faqbot.slack.failures import fatal_cause
 
 if TYPE_CHECKING:  # the Slack services import the engine: loaded late, when serving
     from faqbot.slack.services import SlackServices
@@ -53,9 +55,9 @@ class SlackWSGI:
     def attach(self, app: App, on_close: Callable[[], None] | None = None) -> None:
         """Start serving Slack requests with this app (the engine behind it is loaded);
         ``on_close`` stops its background work."""
-        from slack_bolt.adapter.wsgi import SlackRequestHandler
+        from faqbot.slack.edge import EdgeRequestHandler
 
-        self._handler = SlackRequestHandler(app, path=EVENTS_PATH)
+        self._handler = EdgeRequestHandler(app, path=EVENTS_PATH)
         self.app = app
         self._on_close = on_close
 
@@ -79,10 +81,10 @@ class SlackWSGI:
                 return _plain(start_response, "503 Service Unavailable", b"loading\n")
             try:
                 return self._handler(environ, start_response)
-            except ValueError as exc:
-                # Bolt parses the body before checking its signature: a malformed body (JSON,
-                # form) raises here. Answer 400 and log the class only: the server's own
-                # error handler would print the traceback with the exception's message.
+            except Exception as exc:
+                # the edge (faqbot.slack.edge) rejects malformed requests before Bolt; this is
+                # the last resort. 400 and the class only: the server's own error handler
+                # would print the traceback with the exception's message.
                 log.warning("malformed request rejected: %s", describe_exception(exc))
                 return _plain(start_response, "400 Bad Request", b"bad request\n")
         return _plain(start_response, "404 Not Found", b"not found\n")
@@ -127,15 +129,20 @@ def build(settings: Settings, *, debounce_ms: int | None = None) -> Running:
     app, start hot reload.
 
     The knowledge folder is watched from then on (``services.reloader``); a failed reload
-    keeps the last good index in service and DMs the admins. Call :func:`shutdown` to stop.
+    keeps the last good index in service and DMs the admins. Knowledge files in error at
+    start-up do not stop it (``faqbot.service.open_engine``): the admins get the start-up
+    notice once the app runs, and the reloader's status says ``failed`` with those problems.
+    Call :func:`shutdown` to stop.
     """
     from faqbot.answerer import make_answerer
-    from faqbot.service import open_engine
-    from faqbot.slack.admin import start_reloader
+    from faqbot.service import StartupNotice, open_engine
+    from faqbot.slack.admin import start_reloader, tell_startup
     from faqbot.slack.app import create_app
     from faqbot.slack.services import build_services
 
-    engine = open_engine(settings, on_build=lambda r: log.info("%s", r.summary()))
+    notices: list[StartupNotice] = []
+    engine = open_engine(settings, on_build=lambda r: log.info("%s", r.summary()),
+                         on_notice=notices.append)
     answerer = make_answerer(settings, engine)  # the worker is ready before we listen
     try:
         services = build_services(settings, engine, answerer)
@@ -143,7 +150,9 @@ def build(settings: Settings, *, debounce_ms: int | None = None) -> Running:
     except BaseException:
         answerer.close()
         raise
-    start_reloader(app.client, services, settings, engine, debounce_ms=debounce_ms)
+    reloader = start_reloader(app.client, services, settings, engine, debounce_ms=debounce_ms)
+    for notice in notices:
+        tell_startup(services, reloader, notice)
     return Running(app, services)
 
 
@@ -168,10 +177,8 @@ def run(settings: Settings) -> int:
         print(f"faqbot: error: {exc}", file=sys.stderr)
         return 1
     except Exception as exc:  # e.g. Slack refusing the token at start-up
-        from faqbot.slack.failures import slack_error_code
-
-        print(f"faqbot: error: could not start the Slack app ({describe_exception(exc)}, "
-              f"slack error: {slack_error_code(exc)})", file=sys.stderr)
+        print(f"faqbot: error: could not start the Slack app ({fatal_cause(exc)})",
+              file=sys.stderr)
         return 1
 
 
@@ -245,10 +252,8 @@ def _gunicorn_app(settings: Settings) -> Any:
                 print(f"faqbot: error: {exc}", file=sys.stderr, flush=True)
                 sys.exit(APP_LOAD_ERROR)
             except Exception as exc:  # e.g. Slack refusing the token: one line, then stop
-                from faqbot.slack.failures import slack_error_code
-
-                print(f"faqbot: error: could not start the Slack app ({describe_exception(exc)}"
-                      f", slack error: {slack_error_code(exc)})", file=sys.stderr, flush=True)
+                print(f"faqbot: error: could not start the Slack app ({fatal_cause(exc)})",
+                      file=sys.stderr, flush=True)
                 sys.exit(APP_LOAD_ERROR)
             log.info("ready: HTTP mode on port %d, %s", settings.port, EVENTS_PATH)
             return self.wsgi_app
@@ -257,13 +262,22 @@ def _gunicorn_app(settings: Settings) -> Any:
 
 
 def run_http(settings: Settings) -> int:
-    """Check the knowledge, then serve HTTP with gunicorn until it stops."""
-    from faqbot.sources import load_knowledge
+    """Check the knowledge, then serve HTTP with gunicorn until it stops.
 
-    load_knowledge(settings.knowledge_dir).raise_for_errors()  # fail fast, before binding
+    The check fails only when nothing at all could be served (see
+    :func:`faqbot.service.check_startup`); files in error are reported by the worker.
+    """
+    from faqbot.service import check_startup
+
+    check_startup(settings)  # fail fast, before binding
+    master = os.getpid()
     try:
         _gunicorn_app(settings).run()
     except SystemExit as exc:
+        if os.getpid() != master:
+            # the worker is a fork of this process: its exit code (APP_LOAD_ERROR when the
+            # app cannot load) is what tells the master to stop rather than restart it
+            raise
         code = exc.code if isinstance(exc.code, int) else 1
         return 0 if code == 0 else 1
     return 0
