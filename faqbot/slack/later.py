@@ -14,6 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from faqbot.slack.blocks import BUSY, FRIENDLY_ERROR, Message, notice
+from faqbot.slack.delivery import DeliveryUnknown
 from faqbot.slack.failures import failed
 
 log = logging.getLogger("faqbot.slack")
@@ -53,6 +54,9 @@ class Later:
     def _job(self, what: str, work: Callable[[], None], send: Send, qhash: str) -> None:
         try:
             work()
+        except DeliveryUnknown:
+            # the reply may have arrived: a failure notice now could follow an answer
+            log.warning("%s: delivery timed out, state unknown; no notice sent q=%s", what, qhash)
         except Exception as exc:
             failed(what, exc, qhash)
             _tell(f"{what} (error notice)", send, notice(FRIENDLY_ERROR))
