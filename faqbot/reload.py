@@ -17,6 +17,7 @@ from pathlib import Path
 
 from faqbot.errors import FaqbotError, KnowledgeError, Problem
 from faqbot.index import IndexStore
+from faqbot.privacy import describe_exception
 from faqbot.search import Engine
 from faqbot.settings import Settings
 from faqbot.sources import load_knowledge
@@ -27,6 +28,8 @@ Notify = Callable[[str], None]
 
 #: How long the watcher waits for changes before it says it is (still) watching, in ms.
 WATCH_TICK_MS = 200
+#: After the watch itself failed, it starts again after this long.
+WATCH_RESTART_S = 1.0
 
 
 def _problems_text(problems: Sequence[Problem]) -> str:
@@ -92,6 +95,9 @@ class Reloader:
                 message = str(exc)
             except OSError as exc:
                 message = f"{exc.__class__.__name__}: {exc.strerror or exc}"
+            except Exception as exc:  # e.g. FAISS's RuntimeError on a full disk
+                # class and place only: a library's message is not ours to repeat
+                message = f"unexpected error: {describe_exception(exc)}"
         log.error("reload failed; still serving version %s: %s", self.engine.snapshot.name,
                   message)
         status = self._record("failed", message, started)
@@ -169,6 +175,17 @@ class Reloader:
             self._thread = None
 
     def _watch(self) -> None:
+        """Watch until stopped: whatever goes wrong is logged and the watch starts again (a
+        watcher that died would leave the status stale and the folder unwatched)."""
+        while not self._stop.is_set():
+            try:
+                self._watch_until_stopped()
+            except Exception as exc:
+                log.error("the knowledge-folder watcher failed (%s); watching again in %.1f s",
+                          describe_exception(exc), WATCH_RESTART_S)
+                self._stop.wait(WATCH_RESTART_S)
+
+    def _watch_until_stopped(self) -> None:
         from watchfiles import watch
 
         folder = Path(self.settings.knowledge_dir)

@@ -362,10 +362,12 @@ def restore_logging() -> Iterator[None]:
 
     root = logging.getLogger()
     factory = logging.getLogRecordFactory()
+    hook = threading.excepthook  # configure_logging routes thread exceptions through logging
     saved_root = (root.level, list(root.handlers), {h: list(h.filters) for h in root.handlers})
     names = [*QUIET_LOGGERS, *logging.root.manager.loggerDict]
     saved = {n: (logging.getLogger(n).level, list(logging.getLogger(n).filters)) for n in names}
     yield
+    threading.excepthook = hook
     logging.setLogRecordFactory(factory)
     root.setLevel(saved_root[0])
     root.handlers[:] = saved_root[1]
