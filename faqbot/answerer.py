@@ -20,6 +20,7 @@ from __future__ import annotations
 import logging
 import multiprocessing
 import os
+import signal
 import threading
 import time
 from collections.abc import Callable
@@ -43,6 +44,8 @@ WORKER_NICENESS = 10
 ANSWER_TIMEOUT_S = 300.0
 #: Start-up (model + index load) must finish within this long.
 START_TIMEOUT_S = 600.0
+#: How often the worker checks that the server that started it is still there.
+PARENT_CHECK_S = 0.5
 
 
 class AnswerWorkerError(FaqbotError):
@@ -231,6 +234,7 @@ def _init_worker(config: WorkerConfig) -> None:
     global _worker
     from faqbot.privacy import configure_logging
 
+    _follow_parent()
     os.nice(config.niceness)
     configure_logging(config.log_level)
     try:
@@ -240,6 +244,29 @@ def _init_worker(config: WorkerConfig) -> None:
         from faqbot.privacy import describe_exception
 
         log.error("answer worker could not load the model: %s", describe_exception(exc))
+
+
+def _follow_parent() -> None:
+    """The worker lives only as long as the server process that started it.
+
+    SIGTERM and SIGINT are ignored: a stop signal sent to the whole process group (a
+    terminal's Ctrl-C, systemd's default) must not kill the answers the server is draining;
+    the server closes the worker itself once drained. If the server dies without closing it
+    (kill -9, a crash), the worker notices within ``PARENT_CHECK_S`` and exits, so it does
+    not outlive the server holding its model's memory. A parent check rather than
+    ``PR_SET_PDEATHSIG``: that signal fires when the *thread* that started the worker ends,
+    and a replacement worker is started from an answer thread.
+    """
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    parent = os.getppid()
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(PARENT_CHECK_S)
+        os._exit(0)  # the server is gone: nobody waits for an answer any more
+
+    threading.Thread(target=watch, name="faqbot-parent-check", daemon=True).start()
 
 
 def _require_worker() -> _Worker:

@@ -38,6 +38,8 @@ HEALTH_PATH = "/healthz"
 APP_LOAD_ERROR = 4
 #: A silent worker is restarted after this long; generous, as the worker loads the model first.
 WORKER_TIMEOUT = 300
+#: gunicorn's graceful_timeout is the drain plus this: requests in flight, restart notices.
+GRACE_MARGIN_S = 10
 
 StartResponse = Callable[..., Any]
 
@@ -118,9 +120,10 @@ class Running:
 
     app: App
     services: SlackServices
+    grace: float = 0.0  # seconds the acknowledged questions get to be answered at a stop
 
     def close(self) -> None:
-        """Stop the watcher and the answer work (safe to call twice)."""
+        """Stop the watcher, drain the answer work, stop the worker (safe to call twice)."""
         shutdown(self)
 
 
@@ -153,7 +156,7 @@ def build(settings: Settings, *, debounce_ms: int | None = None) -> Running:
     reloader = start_reloader(app.client, services, settings, engine, debounce_ms=debounce_ms)
     for notice in notices:
         tell_startup(services, reloader, notice)
-    return Running(app, services)
+    return Running(app, services, grace=settings.drain_seconds)
 
 
 def shutdown(running: Running | None) -> None:
@@ -162,7 +165,10 @@ def shutdown(running: Running | None) -> None:
 
     if running is not None:
         stop_reloader(running.services)
-        running.services.close()
+        if running.services.answers.queued:
+            log.info("stopping: draining %d acknowledged job(s) for up to %.0f s",
+                     running.services.answers.queued, running.grace)
+        running.services.close(running.grace)
 
 
 def run(settings: Settings) -> int:
@@ -215,7 +221,8 @@ def gunicorn_options(settings: Settings) -> dict[str, Any]:
         "worker_class": "gthread",
         "threads": 32,  # request threads only wait for acks; answers run on the listener pool
         "timeout": WORKER_TIMEOUT,
-        "graceful_timeout": 20,
+        # the worker drains acknowledged questions (drain_seconds) before it exits
+        "graceful_timeout": int(settings.drain_seconds) + GRACE_MARGIN_S,
         "keepalive": 5,
         "accesslog": None,
         "errorlog": "-",

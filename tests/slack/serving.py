@@ -32,6 +32,18 @@ from faqbot.slack.runner import run
 real_open_engine = service.open_engine
 service.open_engine = lambda settings, embedder=None, **kw: real_open_engine(
     settings, FakeEmbedder(), **kw)
+ANSWER_DELAY = {delay!r}
+if ANSWER_DELAY:  # slow answers (in the answer worker too: it imports this script)
+    import time
+    from faqbot.search import Engine
+
+    real_answer = Engine.answer
+
+    def slow_answer(self, *args, **kwargs):
+        time.sleep(ANSWER_DELAY)
+        return real_answer(self, *args, **kwargs)
+
+    Engine.answer = slow_answer
 if __name__ == "__main__":  # the answer worker is spawned: it imports this script again
     sys.exit(run(load_settings(**{settings!r})))
 """
@@ -91,15 +103,18 @@ class Server:
             self.proc.wait(5)
 
 
-def start_server(tmp_path: Path, fake: FakeSlack, **overrides: Any) -> Server:
-    """Start ``runner.run`` in its own process group with settings for ``fake``."""
+def start_server(tmp_path: Path, fake: FakeSlack, *, answer_delay: float = 0.0,
+                 **overrides: Any) -> Server:
+    """Start ``runner.run`` in its own process group with settings for ``fake``; every
+    answer takes ``answer_delay`` seconds longer."""
     port = free_port()
     settings: dict[str, Any] = {
         "knowledge_dir": str(KNOWLEDGE), "index_dir": str(tmp_path / "index"), "port": port,
         "slack_api_url": fake.api_url, "slack_bot_token": BOT_TOKEN,
         "slack_signing_secret": SECRET, "log_level": "INFO", **overrides}
     script = tmp_path / "serve.py"
-    script.write_text(textwrap.dedent(SCRIPT).format(settings=settings), "utf-8")
+    script.write_text(textwrap.dedent(SCRIPT).format(settings=settings, delay=answer_delay),
+                      "utf-8")
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "FAQBOT_"))}
     env["PYTHONPATH"] = str(ROOT)  # the repository, for tests.fakes
     log_path = tmp_path / "server.log"
@@ -109,8 +124,8 @@ def start_server(tmp_path: Path, fake: FakeSlack, **overrides: Any) -> Server:
     return Server(proc, port, log_path, SlackSender(f"http://127.0.0.1:{port}", fake))
 
 
-def children(pid: int) -> list[int]:
-    """Every descendant of ``pid`` (from /proc), deepest last."""
+def children(pid: int, *, deep: bool = True) -> list[int]:
+    """The children of ``pid`` (from /proc); with ``deep``, every descendant, deepest last."""
     found: list[int] = []
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
@@ -122,6 +137,8 @@ def children(pid: int) -> list[int]:
         ppid = int(stat.rsplit(")", 1)[1].split()[1])
         if ppid == pid:
             found.append(int(entry.name))
+    if not deep:
+        return found
     return found + [d for c in list(found) for d in children(c)]
 
 
