@@ -86,9 +86,7 @@ class Later:
             log.warning("%s: delivery timed out, state unknown; no notice sent q=%s", what, qhash)
         except Exception as exc:
             failed(what, exc, qhash)
-            # stopping (the answer worker closed under it): ask again, rather than "sorry"
-            _tell(f"{what} (error notice)", send,
-                  notice(RESTARTING if self._closing else FRIENDLY_ERROR))
+            _tell(f"{what} (error notice)", send, notice(FRIENDLY_ERROR))
         finally:
             self._done()
 
@@ -107,7 +105,8 @@ class Later:
     def close(self, grace: float = 0.0) -> None:
         """Stop: new work gets the restart notice at once; the work in hand has ``grace``
         seconds to finish; what has not started by then is dropped and its user gets the
-        restart notice ("please ask again"). Waits for jobs already running."""
+        restart notice ("please ask again"). Waits for jobs already running (the answerer is
+        closed after this, so they finish normally)."""
         deadline = time.monotonic() + grace
         with self._lock:
             self._closing = True
