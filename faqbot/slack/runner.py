@@ -38,6 +38,8 @@ HEALTH_PATH = "/healthz"
 APP_LOAD_ERROR = 4
 #: A silent worker is restarted after this long; generous, as the worker loads the model first.
 WORKER_TIMEOUT = 300
+#: Connections open at once (slow ones included); beyond it, new ones wait in the backlog.
+MAX_CONNECTIONS = 256
 #: gunicorn's graceful_timeout is the drain plus this: requests in flight, restart notices.
 GRACE_MARGIN_S = 10
 
@@ -214,12 +216,15 @@ def run_socket_mode(settings: Settings, stop: threading.Event | None = None) -> 
 
 
 def gunicorn_options(settings: Settings) -> dict[str, Any]:
-    """gunicorn settings: one gthread worker, no access log (paths only, but no need)."""
+    """gunicorn settings: one gthread worker that reads requests whole before a thread gets
+    them (``faqbot.slack.http_worker``), a bound on connections, no access log."""
     return {
         "bind": f"0.0.0.0:{settings.port}",
         "workers": 1,
-        "worker_class": "gthread",
+        # gthread, with each request read whole before a thread gets it (slow clients)
+        "worker_class": "faqbot.slack.http_worker.BufferingThreadWorker",
         "threads": 32,  # request threads only wait for acks; answers run on the listener pool
+        "worker_connections": MAX_CONNECTIONS,
         "timeout": WORKER_TIMEOUT,
         # the worker drains acknowledged questions (drain_seconds) before it exits
         "graceful_timeout": int(settings.drain_seconds) + GRACE_MARGIN_S,
