@@ -78,7 +78,7 @@ def _body_length(head: bytes) -> int | None:
     return int(lengths[0])
 
 
-class BufferingThreadWorker(ThreadWorker):  # type: ignore[misc]
+class BufferingThreadWorker(ThreadWorker):
     """gthread, but a request thread only ever gets a request that is already read."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
