@@ -35,6 +35,7 @@ from faqbot.errors import FaqbotError, StoreError
 from faqbot.models import Answer
 from faqbot.search import Engine, RankingConfig
 from faqbot.settings import Settings
+from faqbot.snapshot import Snapshot
 
 log = logging.getLogger(__name__)
 
@@ -100,12 +101,17 @@ class WorkerConfig:
 class ProcessAnswerer:
     """Answers in one worker process (see the module's docstring); restarts it if it dies."""
 
-    def __init__(self, config: WorkerConfig) -> None:
+    def __init__(self, config: WorkerConfig,
+                 on_problem: Callable[[str], None] | None = None) -> None:
         self.config = config
         self._pool: ProcessPoolExecutor | None = None
         self._lock = threading.Lock()
         self._closed = False
         self.restarts = 0
+        #: told when a (re)started worker cannot answer from the version in service
+        self.on_problem = on_problem
+        #: False while the worker has no index version it can answer from
+        self.healthy = True
 
     def start(self) -> float:
         """Start the worker and wait until it has loaded the model and index; seconds taken.
@@ -115,6 +121,7 @@ class ProcessAnswerer:
         started = time.perf_counter()
         try:
             self._call(self._current_pool(), _warm_up, timeout=START_TIMEOUT_S)
+            self._check(self._current_pool())
         except BrokenProcessPool:
             raise AnswerWorkerError(
                 "the answer worker process exited while starting (a script that starts "
@@ -136,14 +143,38 @@ class ProcessAnswerer:
             raise AnswerWorkerError("the answer worker is closed")
         pool = self._current_pool()
         try:
-            return self._call(pool, _answer, question, top_k)
+            answer: Answer = self._call(pool, _answer, question, top_k)
+            self.healthy = True
+            return answer
         except BrokenProcessPool:
             log.warning("answer worker stopped unexpectedly; starting a new one")
             pool = self._replace(pool)
+            self._check(pool)
         try:
-            return self._call(pool, _answer, question, top_k)
+            answer = self._call(pool, _answer, question, top_k)
+            self.healthy = True
+            return answer
         except BrokenProcessPool:
             raise AnswerWorkerError("the answer worker stopped twice in a row") from None
+
+    def _check(self, pool: ProcessPoolExecutor) -> None:
+        """Ask a (re)started worker what it answers from; report a problem (a corrupted
+        version in service: it answers from the previous good one, or from none)."""
+        try:
+            version, problem = self._call(pool, _serving, timeout=START_TIMEOUT_S)
+        except AnswerWorkerError as exc:
+            version, problem = None, str(exc)
+        self.healthy = version is not None
+        if problem is not None:
+            log.warning("answer worker: %s", problem)
+            if self.on_problem is not None:
+                try:
+                    self.on_problem(problem)
+                except Exception as exc:
+                    from faqbot.privacy import describe_exception
+
+                    log.warning("could not report an answer worker problem: %s",
+                                describe_exception(exc))
 
     def worker_pid(self) -> int:
         """The worker's process id (tests and diagnostics)."""
@@ -209,6 +240,8 @@ class _Worker:
         self.embedder = (config.embedder_factory() if config.embedder_factory
                          else load_embedder(config.embedding_model))
         self.engine: Engine | None = None
+        #: why the worker does not serve the version CURRENT names, if it does not
+        self.problem: str | None = None
 
     def current_engine(self) -> Engine:
         """The engine on the version CURRENT names (loaded on first use and on change)."""
@@ -218,16 +251,38 @@ class _Worker:
         try:
             snapshot = self.store.load(name)
         except StoreError as exc:
-            if self.engine is None:
-                raise
-            log.warning("answer worker keeps version %s: %s", self.engine.snapshot.name, exc)
-            return self.engine
+            if self.engine is not None:
+                log.warning("answer worker keeps version %s: %s", self.engine.snapshot.name,
+                            exc)
+                return self.engine
+            snapshot = self._fallback(name, exc)
         if self.engine is None:
             self.engine = Engine(embedder=self.embedder, snapshot=snapshot,
                                  config=self.config.ranking)
+        elif snapshot.name == name:
+            self.problem = None  # CURRENT loads again (rebuilt, rolled back)
         self.engine.swap(snapshot)
         log.info("answer worker on index version %s", snapshot.name)
         return self.engine
+
+
+    def _fallback(self, name: str | None, exc: StoreError) -> Snapshot:
+        """The newest other version that loads, when the one in service does not (a file
+        corrupted on disk); the problem is kept for :func:`_serving`. Raises ``exc`` if none
+        loads."""
+        for other in reversed(self.store.version_names()):
+            if other == name:
+                continue
+            try:
+                snapshot = self.store.load(other)
+            except StoreError:
+                continue
+            self.problem = (f"index version {name} cannot be loaded ({exc}); answering from "
+                            f"the previous good version {other}")
+            log.warning("answer worker: %s", self.problem)
+            return snapshot
+        self.problem = f"no index version can be loaded: {exc}"
+        raise exc
 
 
 def _init_worker(config: WorkerConfig) -> None:
@@ -285,6 +340,16 @@ def _answer(question: str, top_k: int) -> Answer:
         from faqbot.privacy import describe_exception
 
         raise AnswerWorkerError(f"answering failed: {describe_exception(exc)}") from None
+
+
+def _serving() -> tuple[str | None, str | None]:
+    """The version the worker answers from (None: none) and why it is not CURRENT's."""
+    worker = _require_worker()
+    try:
+        name: str | None = worker.current_engine().snapshot.name
+    except StoreError:
+        name = None
+    return name, worker.problem
 
 
 def _warm_up() -> None:

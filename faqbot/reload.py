@@ -140,6 +140,33 @@ class Reloader:
         except Exception:  # a failed notification must not stop the watcher
             log.warning("could not notify admins about a reload", exc_info=True)
 
+    def repair(self, problem: str) -> ReloadStatus:
+        """The version in service cannot be loaded (a corrupted file, seen by the answer
+        worker): the status says so, the admins are told, and the index is rebuilt from the
+        folder and served. Never raises: a failed rebuild is reported the same way."""
+        started = time.perf_counter()
+        log.error("index in service is damaged: %s; rebuilding", problem)
+        self._record("failed", problem, started)
+        if problem != self._told:
+            self._told = problem
+            self._tell(f"faqbot found the index in service damaged and is rebuilding it.\n"
+                       f"{problem}")
+        with self._lock:
+            try:
+                kb = load_knowledge(self.settings.knowledge_dir)
+                kb.raise_for_errors()
+                report = self.store.build(kb, self.engine.embedder, rebuild=True)
+                self.engine.swap(self.store.load(report.version))
+            except Exception as exc:
+                message = (_problems_text(exc.problems) if isinstance(exc, KnowledgeError)
+                           else str(exc) if isinstance(exc, FaqbotError)
+                           else describe_exception(exc))
+                log.error("index rebuild failed: %s", message)
+                return self._record("failed", f"{problem}\nrebuild failed: {message}", started)
+        log.info("index rebuilt after damage: version=%s", report.version)
+        self._tell_recovered()
+        return self._record("ok", None, started)
+
     def rollback(self) -> ReloadStatus:
         """Return to the previous index version and serve it."""
         started = time.perf_counter()

@@ -52,18 +52,21 @@ class SlackWSGI:
     def __init__(self, app: App | None = None) -> None:
         self._handler: Any = None
         self._on_close: Callable[[], None] | None = None
+        self._healthy: Callable[[], bool] | None = None
         self.app: App | None = None
         if app is not None:
             self.attach(app)
 
-    def attach(self, app: App, on_close: Callable[[], None] | None = None) -> None:
+    def attach(self, app: App, on_close: Callable[[], None] | None = None,
+               healthy: Callable[[], bool] | None = None) -> None:
         """Start serving Slack requests with this app (the engine behind it is loaded);
-        ``on_close`` stops its background work."""
+        ``on_close`` stops its background work; ``healthy`` says whether it can answer."""
         from faqbot.slack.edge import EdgeRequestHandler
 
         self._handler = EdgeRequestHandler(app, path=EVENTS_PATH)
         self.app = app
         self._on_close = on_close
+        self._healthy = healthy
 
     def close(self) -> None:
         """Stop the app's background work (gunicorn calls this as the worker exits)."""
@@ -77,8 +80,12 @@ class SlackWSGI:
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         method, path = environ.get("REQUEST_METHOD", "GET"), environ.get("PATH_INFO", "")
         if path == HEALTH_PATH and method in ("GET", "HEAD"):
-            status, body = ("200 OK", b"ok\n") if self.ready else ("503 Service Unavailable",
-                                                                  b"loading\n")
+            if not self.ready:
+                status, body = "503 Service Unavailable", b"loading\n"
+            elif self._healthy is not None and not self._healthy():
+                status, body = "503 Service Unavailable", b"no index version can be loaded\n"
+            else:
+                status, body = "200 OK", b"ok\n"
             return _plain(start_response, status, body)
         if path == EVENTS_PATH and method == "POST":
             if not self.ready:
@@ -128,6 +135,10 @@ class Running:
         """Stop the watcher, drain the answer work, stop the worker (safe to call twice)."""
         shutdown(self)
 
+    def healthy(self) -> bool:
+        """False while the answer worker has no index version it can answer from."""
+        return bool(getattr(self.services.asker.answerer, "healthy", True))
+
 
 def build(settings: Settings, *, debounce_ms: int | None = None) -> Running:
     """Load the engine (model + index, building it if stale) and the answer worker, create the
@@ -139,7 +150,7 @@ def build(settings: Settings, *, debounce_ms: int | None = None) -> Running:
     notice once the app runs, and the reloader's status says ``failed`` with those problems.
     Call :func:`shutdown` to stop.
     """
-    from faqbot.answerer import make_answerer
+    from faqbot.answerer import ProcessAnswerer, make_answerer
     from faqbot.service import StartupNotice, open_engine
     from faqbot.slack.admin import start_reloader, tell_startup
     from faqbot.slack.app import create_app
@@ -158,6 +169,15 @@ def build(settings: Settings, *, debounce_ms: int | None = None) -> Running:
     reloader = start_reloader(app.client, services, settings, engine, debounce_ms=debounce_ms)
     for notice in notices:
         tell_startup(services, reloader, notice)
+    if isinstance(answerer, ProcessAnswerer):
+        # a restarted worker that cannot load the version in service: rebuild it
+        def repair_later(problem: str) -> None:
+            def repair() -> None:
+                reloader.repair(problem)
+
+            services.admin_work.run("index repair", repair, lambda _message: None)
+
+        answerer.on_problem = repair_later
     return Running(app, services, grace=settings.drain_seconds)
 
 
@@ -259,7 +279,7 @@ def _gunicorn_app(settings: Settings) -> Any:
             configure_logging(settings.log_level)  # the worker's own handlers
             try:
                 running = build(settings)
-                self.wsgi_app.attach(running.app, running.close)
+                self.wsgi_app.attach(running.app, running.close, running.healthy)
             except FaqbotError as exc:
                 print(f"faqbot: error: {exc}", file=sys.stderr, flush=True)
                 sys.exit(APP_LOAD_ERROR)
