@@ -12,12 +12,14 @@ from concurrent.futures import ThreadPoolExecutor
 from faqbot.slack.later import RESTARTING
 from tests.slack.serving import alive, children, start_server
 
+CANARY = "zqfaultcanary71x"
+
 
 def _burst(server, count: int) -> None:
     """``count`` questions at once, each with its own response_url; all must be acked."""
     with ThreadPoolExecutor(16) as pool:
         statuses = list(pool.map(
-            lambda i: server.sender.command(f"are models trained on my data? {i}",
+            lambda i: server.sender.command(f"are models trained on my data? {CANARY}{i}",
                                             key=f"q{i}").status, range(count)))
     assert statuses == [200] * count
 
@@ -44,6 +46,7 @@ def test_sigterm_drains_every_acknowledged_question(tmp_path, fake):
     assert not lost, f"{len(lost)} acknowledged questions got no reply"  # before: 34 and 53
     assert all(len(texts) == 1 and RESTARTING not in texts[0] for texts in replies.values())
     assert "draining" in server.logs()
+    assert CANARY not in server.logs()
 
 
 def test_sigterm_past_the_grace_tells_the_rest_to_ask_again(tmp_path, fake):
@@ -62,6 +65,7 @@ def test_sigterm_past_the_grace_tells_the_rest_to_ask_again(tmp_path, fake):
     told = [k for k, texts in replies.items() if RESTARTING in texts[0]]
     answered = [k for k, texts in replies.items() if RESTARTING not in texts[0]]
     assert told and answered, replies
+    assert CANARY not in server.logs() and "restart notice" in server.logs()
 
 
 def test_kill_9_of_the_worker_takes_the_answer_worker_with_it(tmp_path, fake):
