@@ -35,10 +35,10 @@ from bench.corpus import BUNDLED
 from faqbot.embedding import Embedder, TokenEmbedder
 from faqbot.index import HNSW_FROM, IndexStore, Snapshot, make_faiss_index, search_one_query
 from faqbot.memory import release_free_memory
+from faqbot.ranking import _faq_scores
 from faqbot.search import (
     Engine,
     RankingConfig,
-    _faq_scores,
     prepare,
     query_text,
     question_parts,

@@ -101,31 +101,51 @@ def strip_instructions(question: str) -> tuple[str, bool]:
 
 
 @dataclass(frozen=True)
-class _Name:
-    organisation: str
-    pattern: re.Pattern[str]
+class _Names:
+    """Every company name and product as two alternations (one scan of a text each): the
+    names matched in any case, and the everyday words matched only as spelled."""
+
+    any_case: re.Pattern[str]
+    exact_case: re.Pattern[str]
+    organisation: dict[str, str]  # a matched name, folded (spaces and hyphens out) -> company
+
+    @staticmethod
+    def key(name: str) -> str:
+        return re.sub(r"[\s-]+", "", name.removesuffix("'s")).casefold()
 
 
 @lru_cache(maxsize=1)
-def _names() -> tuple[_Name, ...]:
+def _names() -> _Names:
     data = yaml.safe_load(
         resources.files("faqbot").joinpath("data/organisations.yml").read_text(encoding="utf-8"))
-    names = []
-    for organisation, aliases in data["organisations"].items():
+    any_case: list[str] = []
+    exact_case: list[str] = []
+    organisation: dict[str, str] = {}
+    for company, aliases in data["organisations"].items():
         exact = {a.removeprefix("Exact:") for a in aliases if a.startswith("Exact:")}
-        for alias in ([] if organisation in exact else [organisation]) + list(aliases):
-            exact = alias.startswith("Exact:")
+        for alias in ([] if company in exact else [company]) + list(aliases):
             word = alias.removeprefix("Exact:")
             body = r"[\s-]?".join(re.escape(part) for part in word.split())
-            flags = 0 if exact else re.IGNORECASE
-            names.append(_Name(organisation, re.compile(rf"(?<![\w.]){body}(?:'s)?(?![\w])",
-                                                        flags)))
-    return tuple(names)
+            (exact_case if alias.startswith("Exact:") else any_case).append(body)
+            organisation[_Names.key(word)] = company
+    # longest first, so "Microsoft Teams" wins over "Microsoft" where both could match
+    def alternation(bodies: list[str], flags: int) -> re.Pattern[str]:
+        joined = "|".join(sorted(bodies, key=len, reverse=True))
+        return re.compile(rf"(?<![\w.])(?:{joined})(?:'s)?(?![\w])", flags)
+
+    return _Names(alternation(any_case, re.IGNORECASE), alternation(exact_case, 0), organisation)
+
+
+def _name_matches(text: str) -> list[str]:
+    names = _names()
+    return [m.group(0) for pattern in (names.any_case, names.exact_case)
+            for m in pattern.finditer(text)]
 
 
 def organisations_in(text: str) -> set[str]:
     """The companies ``text`` names, by themselves or by one of their products."""
-    return {name.organisation for name in _names() if name.pattern.search(text)}
+    names = _names()
+    return {names.organisation[_Names.key(found)] for found in _name_matches(text)}
 
 
 class Subjects:

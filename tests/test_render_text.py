@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from faqbot.declines import ACTION, DECLINE, LANGUAGE, NOT_COVERED
 from faqbot.models import Answer, Hit, Passage
-from faqbot.render_text import ACTION, DECLINE, LANGUAGE, NOT_COVERED, render_answer
+from faqbot.render_text import render_answer
 
 PASSAGE = Passage(id="p1", doc="a.md", title="Zoom Privacy", section="Sharing", url=None,
                   date=None, kind="policy", text="Zoom shares data with vendors.", start=0,

@@ -210,13 +210,13 @@ def test_unreadable_token_file_ranks_without_it(tmp_path: Path,
 
 def test_engine_answers_with_the_question_tokens_and_each_parts(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import faqbot.search as search
+    import faqbot.ranking as ranking
 
     engine = Engine(embedder=FakeTokenEmbedder(), snapshot=_late_snapshot(tmp_path))
     assert engine.answer("retention period deletion", top_k=1).hits[0].passage.id == "long"
     asked: list[int] = []
-    real_maxsim = search.maxsim
-    monkeypatch.setattr(search, "maxsim", lambda query, groups, idf: asked.append(
+    real_maxsim = ranking.maxsim
+    monkeypatch.setattr(ranking, "maxsim", lambda query, groups, idf: asked.append(
         len(query.ids)) or real_maxsim(query, groups, idf))
     engine.answer("what is the retention period for deletion? do cookies remember my language")
     assert asked == [6, 3, 3]  # the whole question, then each part, each with its own tokens

@@ -166,3 +166,19 @@ def test_quote_bolds_the_highlighted_sentence_and_trims_around_it() -> None:
     marked = quote("A <b> & c. Then the answer.", (11, 27))
     assert marked == "> A &lt;b&gt; &amp; c. *Then the answer.*"
     assert quote("Short one.", None) == "> Short one."
+
+
+def test_declines_say_why_in_slack_as_in_the_terminal() -> None:
+    other = blocks.answer_message(Answer(answered=False, confidence=0.0, reason="other_subject",
+                                         covers=("Slack",)))
+    assert other.text.startswith("The documents here cover Slack;")
+    acting = blocks.answer_message(Answer(answered=False, confidence=0.0, reason="action"))
+    assert "never post, send or write anything for anyone" in acting.text
+    reading = blocks.answer_message(Answer(answered=False, confidence=0.9, reason="not_covered",
+                                           hits=(Hit(passage=passage("Retention is 30 days."),
+                                                     score=1.0),)))
+    dumped = json.dumps(reading.blocks)
+    assert "Related reading" in dumped and "Retention is 30 days." in dumped
+    assert "Share in channel" not in dumped  # related reading is not an answer to share
+    for message in (other, acting, reading):
+        assert_slack_limits(message.kwargs())

@@ -10,6 +10,7 @@ import json
 import re
 from collections.abc import Sequence
 
+from faqbot.declines import decline_text
 from faqbot.models import Answer, FaqEntry, Hit
 from faqbot.personal_data import PERSONAL_DATA_KINDS
 from faqbot.slack.blocks.kit import (
@@ -201,13 +202,21 @@ def decline_message(
     if no_words:
         text = ("I need a question in words to search the privacy documents, for example "
                 "“Can I opt out?”. Type `/privacy help` for what I can do.")
+    elif answer.reason in ("not_covered", "action", "language", "other_subject"):
+        text = decline_text(answer)  # the same words as the terminal's, by reason
     else:
         text = ("I couldn't find this in the privacy documents, so I won't guess. "
                 "I only answer from the documents listed in `/privacy about`.")
-    blocks = [section(text)]
+    blocks = [section(escape(text))]
+    if answer.reason == "not_covered":  # the closest passages, as reading, not as the answer
+        blocks.append(context("*Related reading*"))
+        for hit in answer.hits[:MAX_PASSAGES]:
+            blocks.append(section(quote(hit.passage.text, None)))
+            blocks.append(context(citation(hit)))
     related = list(answer.related[:related_limit])
     if related:
-        blocks.append(section("*Related questions I can answer:*"))
+        blocks.append(section("*Questions I can answer:*" if answer.reason == "language"
+                              else "*Related questions I can answer:*"))
         blocks += button_rows([faq_button(e) for e in related])
     if personal:
         blocks.append(context(personal_note_text(personal)))
