@@ -39,10 +39,6 @@ class Settings(BaseSettings):
         True, description="Serve: compute answers in a separate, lower-priority worker process "
         "so acks never wait for them (false: in the server process, a bench what-if).",
     )
-    drain_seconds: float = Field(
-        12.0, ge=0, le=60, description="On SIGTERM, how long questions already acknowledged "
-        "may take to be answered; the rest get 'faqbot is restarting, please ask again'.",
-    )
     hash_key: SecretStr | None = Field(
         None, description="Key for the short question hash in logs; random per process if unset."
     )

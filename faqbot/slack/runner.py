@@ -40,6 +40,9 @@ APP_LOAD_ERROR = 4
 WORKER_TIMEOUT = 300
 #: Connections open at once (slow ones included); beyond it, new ones wait in the backlog.
 MAX_CONNECTIONS = 256
+#: On SIGTERM, how long acknowledged questions may take to be answered; the rest get
+#: "faqbot is restarting, please ask again" (a module constant, not a setting yet).
+DRAIN_S = 12.0
 #: gunicorn's graceful_timeout is the drain plus this: requests in flight, restart notices.
 GRACE_MARGIN_S = 10
 
@@ -178,7 +181,7 @@ def build(settings: Settings, *, debounce_ms: int | None = None) -> Running:
             services.admin_work.run("index repair", repair, lambda _message: None)
 
         answerer.on_problem = repair_later
-    return Running(app, services, grace=settings.drain_seconds)
+    return Running(app, services, grace=DRAIN_S)
 
 
 def shutdown(running: Running | None) -> None:
@@ -246,8 +249,8 @@ def gunicorn_options(settings: Settings) -> dict[str, Any]:
         "threads": 32,  # request threads only wait for acks; answers run on the listener pool
         "worker_connections": MAX_CONNECTIONS,
         "timeout": WORKER_TIMEOUT,
-        # the worker drains acknowledged questions (drain_seconds) before it exits
-        "graceful_timeout": int(settings.drain_seconds) + GRACE_MARGIN_S,
+        # the worker drains acknowledged questions (DRAIN_S) before it exits
+        "graceful_timeout": int(DRAIN_S) + GRACE_MARGIN_S,
         "keepalive": 5,
         "accesslog": None,
         "errorlog": "-",

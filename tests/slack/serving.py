@@ -32,6 +32,11 @@ from faqbot.slack.runner import run
 real_open_engine = service.open_engine
 service.open_engine = lambda settings, embedder=None, **kw: real_open_engine(
     settings, FakeEmbedder(), **kw)
+DRAIN_S = {drain!r}
+if DRAIN_S is not None:
+    import faqbot.slack.runner as runner
+
+    runner.DRAIN_S = DRAIN_S
 ANSWER_DELAY = {delay!r}
 if ANSWER_DELAY:  # slow answers (in the answer worker too: it imports this script)
     import time
@@ -104,17 +109,17 @@ class Server:
 
 
 def start_server(tmp_path: Path, fake: FakeSlack, *, answer_delay: float = 0.0,
-                 **overrides: Any) -> Server:
+                 drain_seconds: float | None = None, **overrides: Any) -> Server:
     """Start ``runner.run`` in its own process group with settings for ``fake``; every
-    answer takes ``answer_delay`` seconds longer."""
+    answer takes ``answer_delay`` seconds longer; ``drain_seconds`` replaces runner.DRAIN_S."""
     port = free_port()
     settings: dict[str, Any] = {
         "knowledge_dir": str(KNOWLEDGE), "index_dir": str(tmp_path / "index"), "port": port,
         "slack_api_url": fake.api_url, "slack_bot_token": BOT_TOKEN,
         "slack_signing_secret": SECRET, "log_level": "INFO", **overrides}
     script = tmp_path / "serve.py"
-    script.write_text(textwrap.dedent(SCRIPT).format(settings=settings, delay=answer_delay),
-                      "utf-8")
+    script.write_text(textwrap.dedent(SCRIPT).format(settings=settings, delay=answer_delay,
+                                                     drain=drain_seconds), "utf-8")
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "FAQBOT_"))}
     env["PYTHONPATH"] = str(ROOT)  # the repository, for tests.fakes
     log_path = tmp_path / "server.log"
