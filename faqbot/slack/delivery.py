@@ -122,12 +122,12 @@ def post_to_response_url(url: str, message: dict[str, Any]) -> int:
 
     Raises DeliveryUnknown on a timeout and DeliveryFailed when every attempt was refused.
     """
-    client = WebhookClient(url=url, timeout=RESPONSE_URL_TIMEOUT_S,
-                           logger=quiet_logger("slack_sdk.webhook.faqbot"),
-                           retry_handlers=[_connection_retry(),
-                                           SlackRetryHandler(extra_statuses=frozenset({404}))])
+    webhook = WebhookClient(url=url, timeout=RESPONSE_URL_TIMEOUT_S,
+                            logger=quiet_logger("slack_sdk.webhook.faqbot"),
+                            retry_handlers=[_connection_retry(),
+                                            SlackRetryHandler(extra_statuses=frozenset({404}))])
     with delivering():
-        response = client.send_dict({k: v for k, v in message.items() if v is not None})
+        response = webhook.send_dict({k: v for k, v in message.items() if v is not None})
     if response.status_code != 200:
         raise DeliveryFailed(f"response_url refused the reply: status {response.status_code}")
     return response.status_code
