@@ -42,6 +42,18 @@ class Settings(BaseSettings):
     hash_key: SecretStr | None = Field(
         None, description="Key for the short question hash in logs; random per process if unset."
     )
+    state_dir: Path = Field(
+        Path(".faqbot/state"), description="Folder of the embedded SQLite file that keeps lasting "
+        "state (the workspace's opt-out status) when no database URL is set.",
+    )
+    database_url: SecretStr | None = Field(
+        None, description="SQLAlchemy URL of the lasting-state database, e.g. "
+        "postgresql+psycopg://user:pass@host/faqbot; default: SQLite under state_dir.",
+    )
+    opt_out_reminder_days: int = Field(
+        14, ge=1, le=365, description="Days a recorded opt-out request may wait for Slack's "
+        "confirmation before the owner who recorded it gets one reminder.",
+    )
 
     slack_bot_token: SecretStr | None = Field(
         None, validation_alias=AliasChoices("SLACK_BOT_TOKEN", "FAQBOT_SLACK_BOT_TOKEN")

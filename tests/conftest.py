@@ -11,6 +11,7 @@ import pytest
 from faqbot.search import Engine
 from faqbot.settings import Settings, load_settings
 from tests.fakes import FakeEmbedder
+from tests.postgres_server import postgres_url  # noqa: F401  (a fixture, used by name)
 
 REPO = Path(__file__).resolve().parent.parent
 SAMPLE_KNOWLEDGE = Path(__file__).resolve().parent / "data" / "knowledge"

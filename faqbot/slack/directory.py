@@ -29,15 +29,20 @@ class Directory:
 
     def role(self, client: WebClient, user_id: str | None) -> Role:
         """'owner' or 'member' from ``users.info``; 'unknown' when Slack cannot tell us."""
+        user = self.user(client, user_id)
+        return "unknown" if user is None else role_of(user)
+
+    def user(self, client: WebClient, user_id: str | None) -> dict[str, Any] | None:
+        """The ``users.info`` user object (its role flags are what we read), or None."""
         if not user_id:
-            return "unknown"
+            return None
         try:
             response = client.users_info(user=user_id)
         except Exception as exc:
             failed("users.info", exc)
-            return "unknown"
+            return None
         user = response.get("user")
-        return role_of(user) if isinstance(user, dict) else "unknown"
+        return user if isinstance(user, dict) else None
 
     def workspace(self, client: WebClient) -> Workspace | None:
         """Workspace URL and name from ``auth.test``, cached once known (it is not user data)."""

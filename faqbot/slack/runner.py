@@ -157,6 +157,7 @@ def build(settings: Settings, *, debounce_ms: int | None = None) -> Running:
     from faqbot.service import StartupNotice, open_engine
     from faqbot.slack.admin import start_reloader, tell_startup
     from faqbot.slack.app import create_app
+    from faqbot.slack.reminders import start_reminders
     from faqbot.slack.services import build_services
 
     notices: list[StartupNotice] = []
@@ -170,6 +171,7 @@ def build(settings: Settings, *, debounce_ms: int | None = None) -> Running:
         answerer.close()
         raise
     reloader = start_reloader(app.client, services, settings, engine, debounce_ms=debounce_ms)
+    start_reminders(app.client, services)
     for notice in notices:
         tell_startup(services, reloader, notice)
     if isinstance(answerer, ProcessAnswerer):

@@ -7,7 +7,7 @@ Bolt's ``context`` (``services_of(context)``). Nothing here keeps a question.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from faqbot.answerer import Answerer, LocalAnswerer
 from faqbot.catalog import Catalog
@@ -19,7 +19,11 @@ from faqbot.slack.counters import Feedback, Outcomes
 from faqbot.slack.dedupe import EventDeduper
 from faqbot.slack.directory import Directory
 from faqbot.slack.later import Later
+from faqbot.slack.opt_out_status import OptOutStatus, open_opt_out_status
 from faqbot.slack.types import MAX_PASSAGES
+
+if TYPE_CHECKING:
+    from faqbot.slack.reminders import Reminders
 
 #: The key of the services in Bolt's per-request ``context``.
 CONTEXT_KEY = "faqbot_services"
@@ -35,8 +39,10 @@ class SlackServices:
     """What the Slack listeners share.
 
     ``asker`` answers questions; ``catalog`` reads the knowledge in service; ``answers`` runs
-    the work after an ack, ``admin_work`` the admin commands; ``reloader`` is the hot-reload
-    watcher when one runs in this process (``faqbot.slack.admin.start_reloader``).
+    the work after an ack, ``admin_work`` the admin commands; ``opt_out`` keeps the
+    workspace's opt-out status; ``reloader`` is the hot-reload watcher and ``reminders`` the
+    opt-out reminder loop when they run in this process (``start_reloader``,
+    ``faqbot.slack.reminders.start_reminders``).
     """
 
     catalog: Catalog
@@ -48,23 +54,30 @@ class SlackServices:
     answers: Later
     admin_work: Later
     admins: frozenset[str]
+    opt_out: OptOutStatus
     reloader: Reloader | None = None
+    reminders: Reminders | None = None
 
     def is_admin(self, user_id: str | None) -> bool:
         """True for the user ids in ``FAQBOT_ADMIN_USER_IDS``."""
         return bool(user_id) and user_id in self.admins
 
     def close(self, grace: float = 0.0) -> None:
-        """Drain the work in hand for up to ``grace`` seconds (the rest is told to ask again),
-        then stop the answerer."""
+        """Stop the reminders, drain the work in hand for up to ``grace`` seconds (the rest is
+        told to ask again), then stop the answerer."""
+        if self.reminders is not None:
+            self.reminders.stop()
         self.answers.close(grace)
         self.admin_work.close()
         self.asker.answerer.close()
+        self.opt_out.close()
 
 
 def build_services(settings: Settings, engine: Engine, answerer: Answerer | None = None,
-                   deduper: EventDeduper | None = None) -> SlackServices:
-    """The services for one app; ``answerer`` defaults to answering in this process."""
+                   deduper: EventDeduper | None = None,
+                   opt_out: OptOutStatus | None = None) -> SlackServices:
+    """The services for one app; ``answerer`` defaults to answering in this process,
+    ``opt_out`` to the store ``settings`` name (SQLite under ``FAQBOT_STATE_DIR``)."""
     catalog = Catalog(engine)
     outcomes = Outcomes()
     hash_key = settings.hash_key.get_secret_value() if settings.hash_key else None
@@ -76,6 +89,7 @@ def build_services(settings: Settings, engine: Engine, answerer: Answerer | None
         answers=Later(ANSWER_THREADS, name="faqbot-answer"),
         admin_work=Later(ADMIN_WORKERS, name="faqbot-admin"),
         admins=frozenset(settings.admin_user_ids),
+        opt_out=opt_out or open_opt_out_status(settings),
     )
 
 

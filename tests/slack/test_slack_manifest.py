@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import inspect
 import re
 from pathlib import Path
@@ -12,6 +13,7 @@ from slack_bolt import BoltRequest
 
 from faqbot.catalog import CatalogView
 from faqbot.slack import blocks
+from faqbot.slack.blocks.opt_out_status import STATUS_ACTIONS, record_controls
 
 ROOT = Path(__file__).resolve().parents[2]
 MANIFEST = yaml.safe_load((ROOT / "manifest.yml").read_text("utf-8"))
@@ -76,7 +78,7 @@ def test_commands_and_events_match_the_listeners(app):
 
 
 def test_actions_match_the_buttons_and_interactivity_is_on(app):
-    assert registered(app)["action"] == set(blocks.ACTIONS)
+    assert registered(app)["action"] == set(blocks.ACTIONS) | set(STATUS_ACTIONS)
     assert MANIFEST["settings"]["interactivity"]["is_enabled"] is True
 
 
@@ -88,13 +90,14 @@ def test_every_rendered_button_has_a_listener(app, engine):
         blocks.home_view(CatalogView.of(snapshot), "U1")["blocks"],
         blocks.answer_message(answer, share=True, opt_out_button=True).blocks,
         blocks.decline_message(engine.answer("wifi password")).blocks,
+        record_controls(dt.date(2026, 12, 1)),
     ]
     used = {e["action_id"] for bs in rendered for b in bs if b["type"] == "actions"
             for e in b["elements"]}
-    assert used == set(blocks.ACTIONS)
+    assert used == set(blocks.ACTIONS) | set(STATUS_ACTIONS)
 
 
-@pytest.mark.parametrize("action_id", blocks.ACTIONS)
+@pytest.mark.parametrize("action_id", [*blocks.ACTIONS, *STATUS_ACTIONS])
 def test_each_action_is_handled_not_404(app, fake, action_id):
     payload = {"type": "block_actions", "user": {"id": "U1"}, "team": {"id": "T1"},
                "container": {"type": "view"},

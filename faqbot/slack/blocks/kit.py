@@ -152,7 +152,9 @@ def finalize(blocks: list[Block], max_blocks: int = MESSAGE_BLOCKS_MAX) -> list[
         elif kind == "actions":
             block["elements"] = block["elements"][:ACTIONS_ELEMENTS_MAX]
             for element in block["elements"]:
-                element["text"]["text"] = truncate(element["text"]["text"], BUTTON_TEXT_MAX)
+                if "text" in element:  # buttons; date pickers and menus have none
+                    element["text"]["text"] = truncate(element["text"]["text"],
+                                                       BUTTON_TEXT_MAX)
                 if "value" in element:
                     element["value"] = element["value"][:BUTTON_VALUE_MAX]
     if len(blocks) > max_blocks:

@@ -71,6 +71,11 @@ def about_message(view: CatalogView, *, event_id_minutes: int) -> Message:
         f"• Slack event ids for {event_id_minutes} minutes, so a redelivered event "
         "isn't answered twice\n"
         "• this workspace's name and URL, to fill in the opt-out email\n\n"
+        "*What I keep on disk* (until an owner deletes it with `/privacy admin opt-out "
+        "reset`): this workspace's opt-out status as its owners recorded it: requested, "
+        "confirmed or declined, the dates, a reason from a fixed list, which role (not who) "
+        "recorded each change and when; while a request waits for Slack, the Slack id of the "
+        "owner who recorded it, for one reminder.\n\n"
         "*Logs* hold ids (user, channel, event), counts, timings and an 8-character keyed "
         "fingerprint of each question that cannot be turned back into it."
     )
@@ -88,10 +93,13 @@ def about_message(view: CatalogView, *, event_id_minutes: int) -> Message:
 
 
 def home_view(view: CatalogView, user_id: str | None, *, questions: int = 20,
-              faq: Sequence[FaqEntry] | None = None) -> dict[str, Any]:
-    """The App Home tab for one user: what the bot does, common questions, opt-out, documents.
+              faq: Sequence[FaqEntry] | None = None,
+              status: Sequence[Block] = ()) -> dict[str, Any]:
+    """The App Home tab for one user: what the bot does, the workspace's opt-out status,
+    common questions, opt-out, documents.
 
-    ``faq``: the entries in the order to show them (default: the curated order).
+    ``faq``: the entries in the order to show them (default: the curated order); ``status``:
+    the blocks of the live opt-out status.
     """
     hello = f"Hi {mention(user_id)}! " if mention(user_id) else "Hi! "
     blocks: list[Block] = [
@@ -101,6 +109,8 @@ def home_view(view: CatalogView, user_id: str | None, *, questions: int = 20,
                 "*Messages* tab, or mention me in a channel. I don't store your questions."),
         divider(),
     ]
+    if status:
+        blocks += [*status, divider()]
     faq = list((view.faq if faq is None else faq)[:questions])
     if faq:
         blocks.append(section("*Common questions*: I'll answer in our direct messages."))

@@ -29,6 +29,7 @@ DISCLAIMER = "I quote the documents and cite them; check the source before relyi
 USAGE = (
     "• `/privacy <your question>`: a private answer, quoted from the documents, with sources\n"
     "• `/privacy opt-out`: how your workspace can opt out, step by step\n"
+    "• `/privacy have we opted out?`: whether this workspace did, as its owners recorded it\n"
     "• `/privacy about`: what I store (nothing of your question) and where answers come from\n"
     "• Or send me a direct message, or mention me in a channel and I'll answer in a thread."
 )
@@ -38,6 +39,8 @@ ADMIN_USAGE = (
     "*Admin* (only admins see this):\n"
     "• `/privacy admin status`: index version, documents, last reload, counters, stale documents\n"
     "• `/privacy admin reload`: re-read the knowledge folder now\n"
-    "• `/privacy admin rollback`: go back to the previous index version"
+    "• `/privacy admin rollback`: go back to the previous index version\n"
+    "• `/privacy admin opt-out status|requested [DATE]|confirmed [DATE]|declined [REASON]|"
+    "reset`: this workspace's opt-out status (owners can change it too)"
 )
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from slack_bolt import App
 
-from faqbot.slack.listeners import actions, commands, events, home
+from faqbot.slack.listeners import actions, commands, events, home, opt_out_status
 
 
 def register_all(app: App) -> None:
@@ -17,3 +17,4 @@ def register_all(app: App) -> None:
     events.register(app)
     home.register(app)
     actions.register(app)
+    opt_out_status.register(app)

@@ -28,6 +28,7 @@ from faqbot.slack.blocks import (
 )
 from faqbot.slack.failures import failed
 from faqbot.slack.listeners.common import opt_out_reply, post, respond_private, tell_failure
+from faqbot.slack.opt_out_status import answer_with_status, workspace_key
 from faqbot.slack.services import services_of
 
 log = logging.getLogger("faqbot.slack")
@@ -109,7 +110,9 @@ def ask_faq(ack: Ack, body: dict[str, Any], action: dict[str, Any], respond: Res
         answer = services.asker.answer_faq(action.get("value"))
         share = bool(body.get("response_url")) and body.get("container", {}).get(
             "is_ephemeral", False)
-        message = notice(EXPIRED) if answer is None else answer_message(answer, share=share)
+        message = notice(EXPIRED) if answer is None else answer_with_status(
+            services.opt_out, workspace_key(context), "", answer.faq,
+            answer_message(answer, share=share))
         # the value is logged only when it named a known FAQ entry (an id, never text)
         log.info("faq button user=%s faq=%s", _user_id(body) or "-",
                  action.get("value") if answer else "-")
@@ -128,7 +131,9 @@ def opt_out(ack: Ack, body: dict[str, Any], respond: Respond, client: WebClient,
         _deliver(body, respond, client, message)
 
     services.answers.run(
-        "opt-out button", lambda: send(opt_out_reply(services, client, _user_id(body))), send)
+        "opt-out button",
+        lambda: send(opt_out_reply(services, client, _user_id(body),
+                                   team=workspace_key(context))), send)
 
 
 def register(app: App) -> None:

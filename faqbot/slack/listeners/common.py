@@ -19,6 +19,7 @@ from faqbot.slack.blocks import (
 )
 from faqbot.slack.delivery import delivering, post_to_response_url
 from faqbot.slack.failures import failed
+from faqbot.slack.opt_out_status import Place, guided_flow
 from faqbot.slack.services import SlackServices
 from faqbot.slack.types import Reply
 
@@ -35,15 +36,23 @@ def reply_message(reply: Reply, *, share: bool = False, personal: bool = True) -
 
 
 def opt_out_reply(services: SlackServices, client: WebClient, user_id: str | None,
-                  personal: tuple[str, ...] = ()) -> Message:
-    """The guided opt-out flow for one user: their role decides which version they get."""
+                  personal: tuple[str, ...] = (), *, team: Place | None = None) -> Message:
+    """The guided opt-out flow for one user: their role decides which version they get.
+
+    With the ``team`` it came from, the workspace's live status goes first, and owners and
+    admins get the controls to record what happened.
+    """
     view = services.catalog.view()
     if view.opt_out is None:
         return notice(NO_PROCEDURE)
     role = services.directory.role(client, user_id)
     workspace = services.directory.workspace(client)
     log.info("opt-out flow user=%s role=%s", user_id or "-", role)
-    return opt_out_message(view.opt_out, role, workspace, view.documents, personal=personal)
+    flow = opt_out_message(view.opt_out, role, workspace, view.documents, personal=personal)
+    if team is None:
+        return flow
+    return guided_flow(services.opt_out, team, flow,
+                       can_record=role == "owner" or services.is_admin(user_id))
 
 
 def post(client: WebClient, channel: str, message: Message, thread_ts: str | None = None) -> None:

@@ -15,6 +15,7 @@ from slack_sdk import WebClient
 from faqbot.slack.asking import clean_question
 from faqbot.slack.blocks import Message, help_message, personal_note
 from faqbot.slack.listeners.common import opt_out_reply, post, reply_message
+from faqbot.slack.opt_out_status import answer_with_status, workspace_key
 from faqbot.slack.services import services_of
 
 
@@ -45,10 +46,12 @@ def direct_message(event: dict[str, Any], client: WebClient, context: BoltContex
 
     def work() -> None:
         reply = services.asker.ask(text, via="dm", user=user_id)
+        team = workspace_key(context)
         if reply.opt_out and services.catalog.view().opt_out is not None:
-            send(opt_out_reply(services, client, user_id, reply.personal))
+            send(opt_out_reply(services, client, user_id, reply.personal, team=team))
         else:
-            send(reply_message(reply))
+            send(answer_with_status(services.opt_out, team, text, reply.answer.faq,
+                                    reply_message(reply)))
 
     services.answers.run("dm", work, send, qhash=services.asker.question_id(text))
 
@@ -74,7 +77,8 @@ def mention(event: dict[str, Any], client: WebClient, context: BoltContext) -> N
             return
         reply = services.asker.ask(text, via="mention", user=user_id)
         # the thread is public: the personal-data note goes to the asker alone
-        send(reply_message(reply, personal=False))
+        send(answer_with_status(services.opt_out, workspace_key(context), text,
+                                reply.answer.faq, reply_message(reply, personal=False)))
         if reply.personal and user_id:
             client.chat_postEphemeral(channel=channel, user=user_id, thread_ts=thread_ts,
                                       **personal_note(reply.personal).kwargs())

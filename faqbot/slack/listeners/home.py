@@ -10,6 +10,7 @@ from slack_sdk import WebClient
 
 from faqbot.slack.blocks import home_view
 from faqbot.slack.failures import failed
+from faqbot.slack.opt_out_status import home_status, workspace_key
 from faqbot.slack.services import services_of
 
 log = logging.getLogger("faqbot.slack")
@@ -25,7 +26,9 @@ def home_opened(event: dict[str, Any], client: WebClient, context: BoltContext) 
         view = services.catalog.view()
         client.views_publish(user_id=user_id,
                              view=home_view(view, user_id,
-                                            faq=services.outcomes.most_asked(view.faq)))
+                                            faq=services.outcomes.most_asked(view.faq),
+                                            status=home_status(services.opt_out,
+                                                               workspace_key(context))))
         log.info("home published user=%s", user_id)
     except Exception as exc:
         failed("views.publish", exc)
