@@ -74,6 +74,16 @@ class KeywordIndex:
         return [w for w in _TOKEN.findall(self._prepare(text).lower())
                 if w not in self._stopwords and self._stemmer.stemWord(w) not in self._vocab]
 
+    def count_containing(self, text: str) -> int:
+        """How many indexed texts contain every content word of ``text`` (0 for none)."""
+        stems = set(self.tokens(text))
+        if not stems or not self.size or any(t not in self._vocab for t in stems):
+            return 0
+        present = np.ones(self.size, dtype=bool)
+        for stem in stems:
+            present &= np.asarray(self._retriever.get_scores_from_ids([self._vocab[stem]])) > 0
+        return int(present.sum())
+
     def scores(self, query: str) -> np.ndarray:
         """BM25 score of every text for ``query``, in the order the texts were given."""
         if not self.size:

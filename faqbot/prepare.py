@@ -68,8 +68,8 @@ def prepare(snapshot: Snapshot, embedder: Embedder | None = None) -> Prepared:
             position_of_doc[p.doc] = len(labels)
             labels.append(Subjects.of_labels(p.doc, p.title, p.url))
         doc_of_row.append(position_of_doc[p.doc])
-    subjects = Subjects(labels, texts)
     keyword = KeywordIndex(texts)
+    subjects = Subjects(labels, keyword.count_containing)
     speller = Speller(texts + [text for _, text in snapshot.faq_rows],
                       getattr(embedder, "vocabulary", ()))
     del texts

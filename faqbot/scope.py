@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Container, Iterable
+from collections.abc import Callable, Container, Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
@@ -108,6 +108,7 @@ class _Names:
     any_case: re.Pattern[str]
     exact_case: re.Pattern[str]
     organisation: dict[str, str]  # a matched name, folded (spaces and hyphens out) -> company
+    names_of: dict[str, tuple[str, ...]]  # company -> its names matched in any case
 
     @staticmethod
     def key(name: str) -> str:
@@ -121,6 +122,7 @@ def _names() -> _Names:
     any_case: list[str] = []
     exact_case: list[str] = []
     organisation: dict[str, str] = {}
+    names_of: dict[str, tuple[str, ...]] = {}
     for company, aliases in data["organisations"].items():
         exact = {a.removeprefix("Exact:") for a in aliases if a.startswith("Exact:")}
         for alias in ([] if company in exact else [company]) + list(aliases):
@@ -128,12 +130,15 @@ def _names() -> _Names:
             body = r"[\s-]?".join(re.escape(part) for part in word.split())
             (exact_case if alias.startswith("Exact:") else any_case).append(body)
             organisation[_Names.key(word)] = company
+            if not alias.startswith("Exact:"):
+                names_of[company] = (*names_of.get(company, ()), word)
     # longest first, so "Microsoft Teams" wins over "Microsoft" where both could match
     def alternation(bodies: list[str], flags: int) -> re.Pattern[str]:
         joined = "|".join(sorted(bodies, key=len, reverse=True))
         return re.compile(rf"(?<![\w.])(?:{joined})(?:'s)?(?![\w])", flags)
 
-    return _Names(alternation(any_case, re.IGNORECASE), alternation(exact_case, 0), organisation)
+    return _Names(alternation(any_case, re.IGNORECASE), alternation(exact_case, 0), organisation,
+                  names_of)
 
 
 def _name_matches(text: str) -> list[str]:
@@ -153,20 +158,31 @@ class Subjects:
 
     A company is covered when its name or a product of it appears in a document's title, file
     name or address, or in at least ``min_passages`` passages (a company policy that names
-    the tools it allows covers them).
+    the tools it allows covers them). ``passages_naming(name)`` counts the passages holding
+    every word of a name (the keyword index answers it from its postings, so nothing scans
+    the passages' text); it is asked lazily, only for companies a question names.
     """
 
-    def __init__(self, titles: Iterable[str], texts: Iterable[str],
+    def __init__(self, titles: Iterable[str], passages_naming: Callable[[str], int],
                  min_passages: int = 3) -> None:
         named: set[str] = set()
         for title in titles:
             named |= organisations_in(title)
-        counts: dict[str, int] = {}
-        for text in texts:
-            for organisation in organisations_in(text):
-                counts[organisation] = counts.get(organisation, 0) + 1
         self.named = frozenset(named)
-        self.covered = frozenset(named | {o for o, n in counts.items() if n >= min_passages})
+        self._passages_naming = passages_naming
+        self._min_passages = min_passages
+        self._covered: dict[str, bool] = {}  # company -> covered, filled as questions ask
+
+    def covers(self, organisation: str) -> bool:
+        """Whether the documents cover ``organisation`` (by title, or by enough passages)."""
+        if organisation in self.named:
+            return True
+        found = self._covered.get(organisation)
+        if found is None:
+            names = _names().names_of.get(organisation, ())
+            found = any(self._passages_naming(name) >= self._min_passages for name in names)
+            self._covered[organisation] = found  # one bool per company: a benign race
+        return found
 
     @staticmethod
     def of_labels(doc: str, title: str, url: str | None) -> str:
@@ -180,7 +196,7 @@ class Subjects:
         """The companies the question asks about that the documents don't cover; empty when
         it names none, or names one the documents cover."""
         asked = organisations_in(question)
-        if not asked or asked & self.covered:
+        if not asked or any(self.covers(organisation) for organisation in asked):
             return set()
         return asked
 

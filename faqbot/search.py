@@ -102,7 +102,7 @@ class Engine:
         subjects = prepare(snapshot, self.embedder).subjects
         if language is None and subjects.uncovered(question):
             return Answer(answered=False, confidence=0.0, reason="other_subject",
-                          covers=tuple(sorted(subjects.named or subjects.covered)),
+                          covers=tuple(sorted(subjects.named)),
                           related=tuple(snapshot.faq[:3]))
         answer = self._ranked_answer(snapshot, question, top_k)
         if language is not None:  # the closest questions it can answer, in the documents' words

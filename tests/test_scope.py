@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from faqbot.keyword import KeywordIndex
 from faqbot.scope import (
     Subjects,
     asks_to_act,
@@ -65,11 +66,14 @@ def test_companies_are_named_by_their_products_and_everyday_words_are_not() -> N
 
 
 def test_a_company_is_covered_by_a_title_or_by_several_passages() -> None:
-    subjects = Subjects(["Zoom Privacy Statement zoom privacy zoom"],
-                        ["Zoom shares data with Microsoft Outlook when you connect it."] * 3
-                        + ["Dropbox is mentioned once."])
+    keyword = KeywordIndex(["Zoom shares data with Microsoft Outlook when you connect it."] * 3
+                           + ["Dropbox is mentioned twice.", "Dropbox again."]
+                           + ["Our teams use the signal app."] * 3)
+    subjects = Subjects(["Zoom Privacy Statement zoom privacy zoom"], keyword.count_containing)
     assert subjects.named == {"Zoom"}
-    assert subjects.covered == {"Zoom", "Microsoft"}
+    assert subjects.covers("Zoom") and subjects.covers("Microsoft")  # three passages name it
+    assert not subjects.covers("Dropbox")  # under three passages
+    assert not subjects.covers("Signal")  # an everyday word, counted only as spelled
     assert subjects.uncovered("what's Dropbox's retention period?") == {"Dropbox"}
     assert subjects.uncovered("does zoom give my data to dropbox?") == set()  # Zoom is covered
     assert subjects.uncovered("how long are recordings kept?") == set()  # names no company
