@@ -321,6 +321,20 @@ class SlackSender:
         form = urllib.parse.urlencode({"payload": json.dumps(payload)})
         return self.post(form, "application/x-www-form-urlencoded", **kwargs)
 
+    def message_shortcut(self, callback_id: str, text: str, *, user_id: str = MEMBER,
+                         key: str = "shortcut", ts: str = "1700000000.000900",
+                         **kwargs: Any) -> Response:
+        """A message shortcut used on a message with ``text`` (Slack's message_action)."""
+        payload = {
+            "type": "message_action", "callback_id": callback_id, "team": {"id": "T1"},
+            "user": {"id": user_id}, "channel": {"id": "C1", "name": "general"},
+            "api_app_id": "A1", "trigger_id": "1.2.3", "message_ts": ts,
+            "message": {"type": "message", "user": OWNER, "text": text, "ts": ts},
+            "response_url": self.fake.response_url(key),
+        }
+        form = urllib.parse.urlencode({"payload": json.dumps(payload)})
+        return self.post(form, "application/x-www-form-urlencoded", **kwargs)
+
     def get(self, path: str) -> Response:
         started = time.perf_counter()
         try:
@@ -463,6 +477,8 @@ def assert_slack_limits(data: dict[str, Any], max_blocks: int = 50) -> None:
         blocks = json.loads(blocks)
     if blocks is None:
         return
+    if "type" not in data:  # a message, not a view: screen readers and notifications read text
+        assert str(data.get("text") or "").strip(), "a message without a text fallback"
     assert len(blocks) <= max_blocks, f"{len(blocks)} blocks"
     for block in blocks:
         kind = block["type"]
@@ -483,6 +499,8 @@ def assert_slack_limits(data: dict[str, Any], max_blocks: int = 50) -> None:
                     continue
                 assert len(element["text"]["text"]) <= 75
                 assert len(element.get("value", "")) <= 2000
+                label = element.get("accessibility_label", "")
+                assert 1 <= len(label) <= 75, f"button without an accessibility label: {element}"
         else:
             assert kind == "divider", kind
 

@@ -82,7 +82,7 @@ def test_finalize_caps_blocks_and_lengths():
     many.append(blocks.header("h" * 400))
     out = blocks.finalize(many)
     assert len(out) == 50 and out[-1]["type"] == "context"
-    assert_slack_limits({"blocks": out})
+    assert_slack_limits({"text": "fallback", "blocks": out})
     assert len(blocks.finalize([blocks.divider()] * 120, 100)) == 100
 
 

@@ -29,6 +29,8 @@ METHOD_SCOPES: dict[str, str | None] = {
     "views.publish": None,
     "users.info": "users:read",
     "conversations.open": "im:write",
+    "assistant.threads.setSuggestedPrompts": "assistant:write",
+    "assistant.threads.setStatus": "chat:write",  # chat:write alone since 2026-03
 }
 #: Manifest bot event → (Bolt event type, scope it needs).
 EVENT_SCOPES = {
@@ -57,9 +59,8 @@ def web_api_methods() -> set[str]:
     """Web API methods the Slack package calls: ``client.chat_postMessage(`` → chat.postMessage."""
     methods = set()
     for path in SLACK_CODE.rglob("*.py"):
-        for name in re.findall(r"\bclient\.([a-z]+_[A-Za-z]+)\(", path.read_text("utf-8")):
-            family, method = name.split("_", 1)
-            methods.add(f"{family}.{method}")
+        for name in re.findall(r"\bclient\.([a-z]+(?:_[A-Za-z]+)+)\(", path.read_text("utf-8")):
+            methods.add(name.replace("_", "."))  # assistant_threads_setStatus → a.threads.s
     return methods
 
 
@@ -119,9 +120,31 @@ def test_scopes_are_exactly_what_the_code_needs():
     assert "im:write" not in needed  # DMs go to the user id; the bot never opens one
 
 
+def test_agent_view_has_a_description_and_at_most_four_prompts():
+    agent = MANIFEST["features"]["agent_view"]
+    assert agent["agent_description"].strip()
+    assert 1 <= len(agent["suggested_prompts"]) <= 4
+    assert all(p["title"] and p["message"] for p in agent["suggested_prompts"])
+    assert "assistant_view" not in MANIFEST["features"]  # the legacy surface
+
+
 def test_app_home_and_socket_mode():
     home = MANIFEST["features"]["app_home"]
     assert home["home_tab_enabled"] and home["messages_tab_enabled"]
     assert home["messages_tab_read_only_enabled"] is False
     assert MANIFEST["settings"]["socket_mode_enabled"] is True
     assert "request_url" not in MANIFEST["settings"]["event_subscriptions"]
+
+
+def test_message_shortcut_matches_its_listener(app):
+    from slack_bolt import BoltRequest
+
+    from faqbot.slack.listeners.shortcuts import CALLBACK_ID
+
+    shortcuts = MANIFEST["features"]["shortcuts"]
+    assert [(s["type"], s["callback_id"]) for s in shortcuts] == [("message", CALLBACK_ID)]
+    payload = {"type": "message_action", "callback_id": CALLBACK_ID, "team": {"id": "T1"},
+               "user": {"id": "U1"}, "channel": {"id": "C1"}, "message": {"ts": "1.2"},
+               "response_url": "http://127.0.0.1:9/unused"}
+    response = app.dispatch(BoltRequest(body=payload, mode="socket_mode"))
+    assert response.status == 200  # a listener answers it: not Bolt's 404

@@ -20,6 +20,7 @@ from faqbot.slack.blocks.answers import (
     citation,
     decline_message,
     decode_ref,
+    decode_thread,
     encode_ref,
     personal_note,
     quote,
@@ -58,7 +59,7 @@ __all__ = [
     "ACTION_SHARE", "BUSY", "EXPIRED", "FRIENDLY_ERROR", "NOT_ALLOWED", "NO_PROCEDURE",
     "QUOTE_MAX", "THANKS", "Message", "about_message", "admin_failure", "admin_help",
     "admin_notice", "admin_reload_message", "admin_rollback_message", "admin_status_message",
-    "answer_message", "citation", "decline_message", "decode_ref", "divider", "encode_ref",
-    "escape", "finalize", "header", "help_message", "home_view", "link", "message", "notice",
-    "opt_out_message", "personal_note", "quote", "section", "truncate",
+    "answer_message", "citation", "decline_message", "decode_ref", "decode_thread", "divider",
+    "encode_ref", "escape", "finalize", "header", "help_message", "home_view", "link", "message",
+    "notice", "opt_out_message", "personal_note", "quote", "section", "truncate",
 ]

@@ -47,11 +47,27 @@ _REF_ID = re.compile(r"^[A-Za-z0-9_-]{1,80}$")
 # --- button values -----------------------------------------------------------------------------
 
 
-def encode_ref(answer: Answer) -> str:
-    """The button value that lets an answer be re-rendered: FAQ id and passage ids, no text."""
-    ref = {"f": answer.faq.id if answer.faq else None,
-           "p": [h.passage.id for h in answer.hits[:MAX_PASSAGES]]}
+_TS = re.compile(r"^\d{1,12}\.\d{1,9}$")
+
+
+def encode_ref(answer: Answer, thread_ts: str | None = None) -> str:
+    """The button value that lets an answer be re-rendered: FAQ id and passage ids, no text;
+    with ``thread_ts``, the message a shared copy should reply to (a message's timestamp)."""
+    ref: dict[str, object] = {"f": answer.faq.id if answer.faq else None,
+                              "p": [h.passage.id for h in answer.hits[:MAX_PASSAGES]]}
+    if thread_ts is not None and _TS.match(thread_ts):
+        ref["t"] = thread_ts
     return json.dumps(ref, separators=(",", ":"))
+
+
+def decode_thread(value: str | None) -> str | None:
+    """The thread a shared copy goes in, from a button value; None for the channel itself."""
+    try:
+        data = json.loads(value or "")
+    except ValueError:
+        return None
+    thread = data.get("t") if isinstance(data, dict) else None
+    return thread if isinstance(thread, str) and _TS.match(thread) else None
 
 
 def decode_ref(value: str | None) -> tuple[str | None, tuple[str, ...]] | None:
@@ -138,8 +154,12 @@ def answer_message(
     shared_by: str | None = None,
     show_confidence: bool = True,
     related_limit: int = 5,
+    share_in_thread: str | None = None,
 ) -> Message:
     """An answer: FAQ short answer if matched, up to 3 quoted passages with citations, buttons.
+
+    ``share_in_thread`` (a message's timestamp) makes *Share in channel* reply in that
+    message's thread, as for an answer about a colleague's message.
 
     A declined answer renders as :func:`decline_message`. ``shared_by`` adds a "shared by"
     line for a copy posted to a channel (the caller also turns off feedback and confidence).
@@ -168,12 +188,14 @@ def answer_message(
         footer += f" Confidence {answer.confidence:.2f}."
     blocks.append(context(footer))
     buttons: list[Block] = []
-    ref = encode_ref(answer)
+    ref = encode_ref(answer, share_in_thread)
     if share:
-        buttons.append(button("Share in channel", ACTION_SHARE, ref, style="primary"))
+        buttons.append(button("Share in channel", ACTION_SHARE, ref, style="primary",
+                              label="Share this answer in the channel (not your question)"))
     if feedback:
-        buttons.append(button("Helpful", ACTION_HELPFUL, ref))
-        buttons.append(button("Not helpful", ACTION_NOT_HELPFUL, ref))
+        buttons.append(button("Helpful", ACTION_HELPFUL, ref, label="This answer was helpful"))
+        buttons.append(button("Not helpful", ACTION_NOT_HELPFUL, ref,
+                              label="This answer was not helpful"))
     if opt_out_button:
         buttons.append(button("How to opt out", ACTION_OPT_OUT, "opt-out"))
     if buttons:

@@ -18,6 +18,7 @@ HEADER_MAX = 150
 CONTEXT_ELEMENTS_MAX = 10
 CONTEXT_TEXT_MAX = 2000
 BUTTON_TEXT_MAX = 75
+ACCESSIBILITY_LABEL_MAX = 75
 BUTTON_VALUE_MAX = 2000
 ACTIONS_ELEMENTS_MAX = 25
 MESSAGE_BLOCKS_MAX = 50
@@ -98,10 +99,13 @@ def divider() -> Block:
     return {"type": "divider"}
 
 
-def button(text: str, action_id: str, value: str = "", style: str | None = None) -> Block:
-    """A button; text and value are cut to Slack's limits."""
+def button(text: str, action_id: str, value: str = "", style: str | None = None,
+           label: str | None = None) -> Block:
+    """A button; text and value are cut to Slack's limits. ``label`` is what a screen reader
+    says (``accessibility_label``, at most 75 characters); by default the button's text."""
     element: Block = {"type": "button", "text": _plain(text, BUTTON_TEXT_MAX),
-                      "action_id": action_id}
+                      "action_id": action_id,
+                      "accessibility_label": truncate(label or text, ACCESSIBILITY_LABEL_MAX)}
     if value:
         element["value"] = value[:BUTTON_VALUE_MAX]
     if style in ("primary", "danger"):

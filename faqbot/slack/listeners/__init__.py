@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from slack_bolt import App
 
-from faqbot.slack.listeners import actions, commands, events, home, opt_out_status
+from faqbot.slack.listeners import actions, commands, events, home, opt_out_status, shortcuts
 
 
 def register_all(app: App) -> None:
@@ -18,3 +18,4 @@ def register_all(app: App) -> None:
     home.register(app)
     actions.register(app)
     opt_out_status.register(app)
+    shortcuts.register(app)

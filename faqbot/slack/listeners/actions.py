@@ -24,6 +24,7 @@ from faqbot.slack.blocks import (
     Message,
     answer_message,
     decode_ref,
+    decode_thread,
     notice,
 )
 from faqbot.slack.failures import failed
@@ -61,8 +62,9 @@ def share(ack: Ack, body: dict[str, Any], action: dict[str, Any], respond: Respo
             return
         message = answer_message(answer, shared_by=_user_id(body), feedback=False,
                                  show_confidence=False)
+        thread = decode_thread(action.get("value"))  # an answer about a message: its thread
         respond(**message.kwargs(), response_type="in_channel", replace_original=False,
-                unfurl_links=False, unfurl_media=False)
+                unfurl_links=False, unfurl_media=False, thread_ts=thread)
         log.info("shared user=%s faq=%s passages=%d", _user_id(body) or "-",
                  ref[0] if ref and ref[0] else "-", len(answer.hits))
     except Exception as exc:

@@ -26,13 +26,14 @@ from faqbot.slack.types import Reply
 log = logging.getLogger("faqbot.slack")
 
 
-def reply_message(reply: Reply, *, share: bool = False, personal: bool = True) -> Message:
+def reply_message(reply: Reply, *, share: bool = False, personal: bool = True,
+                  share_in_thread: str | None = None) -> Message:
     """Render a Reply: a no-words decline, or the answer (personal note inline if private)."""
     kinds = reply.personal if personal else ()
     if not reply.has_words:
         return decline_message(reply.answer, no_words=True, personal=kinds)
     return answer_message(reply.answer, personal=kinds, share=share,
-                          opt_out_button=reply.opt_out)
+                          opt_out_button=reply.opt_out, share_in_thread=share_in_thread)
 
 
 def opt_out_reply(services: SlackServices, client: WebClient, user_id: str | None,

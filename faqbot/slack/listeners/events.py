@@ -12,6 +12,7 @@ from typing import Any
 from slack_bolt import App, BoltContext
 from slack_sdk import WebClient
 
+from faqbot.slack.agent_view import show_status
 from faqbot.slack.asking import clean_question
 from faqbot.slack.blocks import Message, help_message, personal_note
 from faqbot.slack.listeners.common import opt_out_reply, post, reply_message
@@ -45,8 +46,10 @@ def direct_message(event: dict[str, Any], client: WebClient, context: BoltContex
         post(client, channel, message, thread_ts)
 
     def work() -> None:
-        reply = services.asker.ask(text, via="dm", user=user_id)
+        if event.get("ts"):  # the agent view's "thinking" status; a plain DM ignores it
+            show_status(client, context.team_id or "-", channel, thread_ts or event["ts"])
         team = workspace_key(context)
+        reply = services.asker.ask(text, via="dm", user=user_id)
         if reply.opt_out and services.catalog.view().opt_out is not None:
             send(opt_out_reply(services, client, user_id, reply.personal, team=team))
         else:

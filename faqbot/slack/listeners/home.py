@@ -8,6 +8,7 @@ from typing import Any
 from slack_bolt import App, BoltContext
 from slack_sdk import WebClient
 
+from faqbot.slack.agent_view import suggest_prompts
 from faqbot.slack.blocks import home_view
 from faqbot.slack.failures import failed
 from faqbot.slack.opt_out_status import home_status, workspace_key
@@ -17,8 +18,14 @@ log = logging.getLogger("faqbot.slack")
 
 
 def home_opened(event: dict[str, Any], client: WebClient, context: BoltContext) -> None:
-    """Publish the Home tab for the user who opened it (the Messages tab needs nothing)."""
+    """Publish the Home tab for the user who opened it; on the Messages tab (the agent view's
+    DM), offer the most asked questions as suggested prompts."""
     user_id = event.get("user")
+    if event.get("tab") == "messages" and user_id and event.get("channel"):
+        services = services_of(context)
+        suggest_prompts(client, context.team_id or "-", event["channel"],
+                        services.outcomes.most_asked(services.catalog.view().faq))
+        return
     if event.get("tab") != "home" or not user_id:
         return
     try:
