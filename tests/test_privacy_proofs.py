@@ -432,6 +432,11 @@ def drive_http(slack: SlackSender, broken: SlackSender, fake: FakeSlack,
                       extra=_message_payload(c("nothelpfulmsg"))))
     send(slack.action("ask_faq", "llm-training", key="faqbutton",
                       extra=_message_payload(c("faqbutton"))))
+    # the message shortcut on a colleague's message, and the coverage gaps the declines made
+    send(slack.message_shortcut("ask_faqbot_about_message", f"{TRAINED} {c('shortcut')}",
+                                key="shortcut"))
+    fake.wait_response("declined")
+    send(slack.command(f"admin gaps {c('gaps')}", user_id=ADMIN, key="gaps"))
     # requests that fail Slack's checks: the body of the first is what Bolt logs at INFO
     send(slack.command(f"{TRAINED} {c('badsignature')}", secret="wrong-secret"), 401)
     send(slack.command(f"{TRAINED} {c('stale')}", timestamp=int(time.time()) - 900), 401)
@@ -469,8 +474,8 @@ def drive_http(slack: SlackSender, broken: SlackSender, fake: FakeSlack,
 
     # wait for every answer, so the logs of the work after each ack are in
     for key in ("command", "declined", "optout", "personal", "adminmember", "adminadmin", "huge",
-                "share", "sharebad", "helpful", "nothelpful", "faqbutton", "broken",
-                "payloadword", "retried"):
+                "share", "sharebad", "helpful", "nothelpful", "faqbutton", "broken", "shortcut",
+                "gaps", "payloadword", "retried"):
         fake.wait_response(key)
     fake.wait_for(lambda call: call.name == "chat.postMessage"
                   and call.data.get("channel") == "Dslackerror", count=2)  # refused, then notice

@@ -16,7 +16,7 @@ from faqbot.models import Answer
 from faqbot.personal_data import find_personal_data
 from faqbot.privacy import question_hash
 from faqbot.search import RankingConfig, has_words
-from faqbot.slack.counters import Outcomes
+from faqbot.slack.counters import Gaps, Outcomes
 from faqbot.slack.types import Reply
 
 log = logging.getLogger("faqbot.slack")
@@ -54,10 +54,11 @@ class Asker:
     """Answers Slack questions with ``answerer`` (``top_k`` passages) and counts outcomes."""
 
     def __init__(self, answerer: Answerer, catalog: Catalog, outcomes: Outcomes, *,
-                 top_k: int, hash_key: str | None) -> None:
+                 top_k: int, hash_key: str | None, gaps: Gaps | None = None) -> None:
         self.answerer = answerer
         self.catalog = catalog
         self.outcomes = outcomes
+        self.gaps = gaps or Gaps()
         self.top_k = top_k
         self._hash_key = hash_key
 
@@ -78,6 +79,8 @@ class Asker:
         words = has_words(question)
         answer = self.answerer.answer(question, self.top_k)
         self.outcomes.record(answer.answered, answer.faq.id if answer.faq else None)
+        if words:
+            self.gaps.record_decline(answer)
         reply = Reply(answer=answer, personal=personal, has_words=words,
                       opt_out=words and wants_opt_out(question), qhash=qhash)
         log.info(

@@ -6,7 +6,7 @@ Bolt's ``context`` (``services_of(context)``). Nothing here keeps a question.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from faqbot.answerer import Answerer, LocalAnswerer
@@ -20,6 +20,7 @@ from faqbot.slack.dedupe import EventDeduper
 from faqbot.slack.directory import Directory
 from faqbot.slack.later import Later
 from faqbot.slack.opt_out_status import OptOutStatus, open_opt_out_status
+from faqbot.slack.shared_channels import SharedChannels
 from faqbot.slack.types import MAX_PASSAGES
 
 if TYPE_CHECKING:
@@ -55,8 +56,13 @@ class SlackServices:
     admin_work: Later
     admins: frozenset[str]
     opt_out: OptOutStatus
+    shared: SharedChannels = field(default_factory=SharedChannels)
     reloader: Reloader | None = None
     reminders: Reminders | None = None
+
+    def internal_docs(self) -> frozenset[str]:
+        """The documents of kind ``internal`` in service (never quoted in shared channels)."""
+        return frozenset(d.path for d in self.catalog.view().documents if d.kind == "internal")
 
     def is_admin(self, user_id: str | None) -> bool:
         """True for the user ids in ``FAQBOT_ADMIN_USER_IDS``."""

@@ -66,6 +66,7 @@ class FakeSlack:
         self._cond = threading.Condition()
         self._failures: dict[str, list[tuple[int, dict[str, str], Any]]] = {}
         self._delays: dict[str, list[float]] = {}
+        self.shared: set[str] = set()  # channel ids shared with another organisation
         self.users: dict[str, dict[str, Any]] = {
             OWNER: {"id": OWNER, "is_owner": True, "is_admin": True},
             MEMBER: {"id": MEMBER, "is_owner": False, "is_admin": False},
@@ -133,6 +134,7 @@ class FakeSlack:
             self.calls.clear()
             self._failures.clear()
             self._delays.clear()
+            self.shared.clear()
 
     def fail_next(self, method: str, status: int = 200, headers: dict[str, str] | None = None,
                   body: dict[str, Any] | None = None, times: int = 1) -> None:
@@ -183,6 +185,10 @@ class FakeSlack:
             if user is None:
                 return 200, {}, {"ok": False, "error": "user_not_found"}
             return 200, {}, {"ok": True, "user": user}
+        if method == "conversations.info":
+            channel = data.get("channel", "")
+            return 200, {}, {"ok": True, "channel": {"id": channel,
+                                                     "is_ext_shared": channel in self.shared}}
         if method == "apps.connections.open":
             return 200, {}, {"ok": True, "url": self.ws_url}
         if method == "chat.postMessage":

@@ -113,7 +113,8 @@ def test_mention_with_personal_data_notes_it_to_the_asker_only(context, services
                                                               client) -> None:
     event = {"type": "app_mention", "channel": "C1", "user": MEMBER, "ts": "2.0",
              "text": f"<@{BOT_USER}> {TRAINED} I am jane.doe@corpmail.test"}
-    events.mention(event=event, client=client, context=context)
+    events.mention(event=event, body={"is_ext_shared_channel": False}, client=client,
+                   context=context)
     settle(services)
     public = client.chat_postMessage.call_args.kwargs
     assert public["channel"] == "C1" and public["thread_ts"] == "2.0"

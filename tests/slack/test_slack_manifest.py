@@ -30,7 +30,9 @@ METHOD_SCOPES: dict[str, str | None] = {
     "users.info": "users:read",
     "conversations.open": "im:write",
     "assistant.threads.setSuggestedPrompts": "assistant:write",
-    "assistant.threads.setStatus": "chat:write",  # chat:write alone since 2026-03
+    "assistant.threads.setStatus": "chat:write",
+    # private channels it cannot read are treated as shared (answers stay private there)
+    "conversations.info": "channels:read",  # chat:write alone since 2026-03
 }
 #: Manifest bot event → (Bolt event type, scope it needs).
 EVENT_SCOPES = {

@@ -8,6 +8,7 @@ re-exported here.
 
 from faqbot.slack.blocks.admin import (
     admin_failure,
+    admin_gaps_message,
     admin_help,
     admin_notice,
     admin_reload_message,
@@ -57,9 +58,10 @@ from faqbot.slack.blocks.texts import (
 __all__ = [
     "ACTIONS", "ACTION_ASK_FAQ", "ACTION_HELPFUL", "ACTION_NOT_HELPFUL", "ACTION_OPT_OUT",
     "ACTION_SHARE", "BUSY", "EXPIRED", "FRIENDLY_ERROR", "NOT_ALLOWED", "NO_PROCEDURE",
-    "QUOTE_MAX", "THANKS", "Message", "about_message", "admin_failure", "admin_help",
-    "admin_notice", "admin_reload_message", "admin_rollback_message", "admin_status_message",
-    "answer_message", "citation", "decline_message", "decode_ref", "decode_thread", "divider",
-    "encode_ref", "escape", "finalize", "header", "help_message", "home_view", "link", "message",
-    "notice", "opt_out_message", "personal_note", "quote", "section", "truncate",
+    "QUOTE_MAX", "THANKS", "Message", "about_message", "admin_failure", "admin_gaps_message",
+    "admin_help", "admin_notice", "admin_reload_message", "admin_rollback_message",
+    "admin_status_message", "answer_message", "citation", "decline_message", "decode_ref",
+    "decode_thread", "divider", "encode_ref", "escape", "finalize", "header", "help_message",
+    "home_view", "link", "message", "notice", "opt_out_message", "personal_note", "quote",
+    "section", "truncate"
 ]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from faqbot.reload import ReloadStatus
 from faqbot.slack.blocks.kit import (
     SECTION_MAX,
@@ -25,8 +27,36 @@ FEEDBACK_ROWS_MAX = 20
 
 def admin_help() -> Message:
     """The admin commands (for an admin who typed ``/privacy admin`` or an unknown action)."""
-    return message("Admin commands: /privacy admin status, reload, rollback.",
+    return message("Admin commands: /privacy admin status, reload, rollback, gaps.",
                    [section(ADMIN_USAGE)])
+
+
+GAP_KINDS = {"declined": "declined", "not_helpful": "Not helpful"}
+GAPS_EXPLAINED = ("Declines and *Not helpful* clicks of the last four weeks, by the FAQ entry "
+                  "or section nearest to them: where the documents may be missing an answer. "
+                  "Only these ids and counts are kept, never what anyone asked.")
+
+
+def gap_lines(rows: Sequence[tuple[str, str, str, int]]) -> list[str]:
+    """One line per (week, kind, key, count): '2026-W49 · 3 declined · FAQ can-i-opt-out'."""
+    lines = []
+    for week, kind, key, count in rows:
+        what, _, name = key.partition(":")
+        label = {"faq": "FAQ", "section": "section", "passage": "passage"}.get(what, what)
+        lines.append(f"{week} · {count} {GAP_KINDS.get(kind, kind)} · {label} "
+                     f"`{escape(truncate(name, 200))}`")
+    return lines
+
+
+def admin_gaps_message(rows: Sequence[tuple[str, str, str, int]]) -> Message:
+    """The coverage gaps for ``/privacy admin gaps``."""
+    if not rows:
+        return message("No coverage gaps counted in the last four weeks.",
+                       [section("*Coverage gaps*: nothing declined or marked *Not helpful* in "
+                                "the last four weeks."), context(GAPS_EXPLAINED)])
+    blocks = [header("Coverage gaps"), context(GAPS_EXPLAINED),
+              *lines_to_sections(gap_lines(rows))]
+    return message(f"Coverage gaps: {len(rows)} row(s) in the last four weeks.", blocks)
 
 
 def _error_block(error: str) -> str:

@@ -68,6 +68,9 @@ def about_message(view: CatalogView, *, event_id_minutes: int) -> Message:
         "• counts of *Helpful* / *Not helpful* clicks per answer id (not who clicked)\n"
         "• how many questions were answered and declined, and how often each FAQ topic "
         "matched (to list the most asked topics first; not who asked, nor what)\n"
+        "• coverage gaps for admins: per week, how many declines and *Not helpful* clicks "
+        "fell nearest to each FAQ entry or document section (ids and counts, never the "
+        "question)\n"
         f"• Slack event ids for {event_id_minutes} minutes, so a redelivered event "
         "isn't answered twice\n"
         "• this workspace's name and URL, to fill in the opt-out email\n\n"
@@ -94,12 +97,12 @@ def about_message(view: CatalogView, *, event_id_minutes: int) -> Message:
 
 def home_view(view: CatalogView, user_id: str | None, *, questions: int = 20,
               faq: Sequence[FaqEntry] | None = None,
-              status: Sequence[Block] = ()) -> dict[str, Any]:
+              status: Sequence[Block] = (), gaps: Sequence[str] | None = None) -> dict[str, Any]:
     """The App Home tab for one user: what the bot does, the workspace's opt-out status,
     common questions, opt-out, documents.
 
     ``faq``: the entries in the order to show them (default: the curated order); ``status``:
-    the blocks of the live opt-out status.
+    the blocks of the live opt-out status; ``gaps``: the coverage-gap lines, for an admin.
     """
     hello = f"Hi {mention(user_id)}! " if mention(user_id) else "Hi! "
     blocks: list[Block] = [
@@ -128,6 +131,11 @@ def home_view(view: CatalogView, user_id: str | None, *, questions: int = 20,
         blocks.append(actions([button("Walk me through it", ACTION_OPT_OUT, "opt-out",
                                       style="primary")]))
         blocks.append(context(f"Procedure last verified {procedure.last_verified.isoformat()}."))
+        blocks.append(divider())
+    if gaps is not None:  # admins only
+        blocks.append(section("*Coverage gaps* (admins only): declines and *Not helpful* "
+                              "clicks of the last four weeks by nearest FAQ entry or section"))
+        blocks += lines_to_sections(gaps) if gaps else [context("None counted.")]
         blocks.append(divider())
     blocks.append(section(f"*Documents* ({len(view.documents)}, index version "
                           f"`{escape(view.version)}`)"))

@@ -40,6 +40,8 @@ ADMIN_USAGE = (
     "• `/privacy admin status`: index version, documents, last reload, counters, stale documents\n"
     "• `/privacy admin reload`: re-read the knowledge folder now\n"
     "• `/privacy admin rollback`: go back to the previous index version\n"
+    "• `/privacy admin gaps`: what people ask that the documents don't answer (counts per "
+    "nearest FAQ entry or section, per week; no questions are kept)\n"
     "• `/privacy admin opt-out status|requested [DATE]|confirmed [DATE]|declined [REASON]|"
     "reset`: this workspace's opt-out status (owners can change it too)"
 )

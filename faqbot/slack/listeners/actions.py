@@ -31,6 +31,7 @@ from faqbot.slack.failures import failed
 from faqbot.slack.listeners.common import opt_out_reply, post, respond_private, tell_failure
 from faqbot.slack.opt_out_status import answer_with_status, workspace_key
 from faqbot.slack.services import services_of
+from faqbot.slack.shared_channels import NO_SHARE
 
 log = logging.getLogger("faqbot.slack")
 
@@ -60,6 +61,11 @@ def share(ack: Ack, body: dict[str, Any], action: dict[str, Any], respond: Respo
         if answer is None or not body.get("response_url"):
             _deliver(body, respond, client, notice(EXPIRED))
             return
+        channel = (body.get("channel") or {}).get("id")
+        if services_of(context).shared.is_shared(client, channel,
+                                                 body.get("is_ext_shared_channel")):
+            _deliver(body, respond, client, notice(NO_SHARE))
+            return
         message = answer_message(answer, shared_by=_user_id(body), feedback=False,
                                  show_confidence=False)
         thread = decode_thread(action.get("value"))  # an answer about a message: its thread
@@ -80,7 +86,10 @@ def _feedback(verdict: str, ack: Ack, body: dict[str, Any], action: dict[str, An
         if ref is None:
             _deliver(body, respond, client, notice(EXPIRED))
             return
-        services_of(context).feedback.record(verdict, ref[0], ref[1])
+        services = services_of(context)
+        services.feedback.record(verdict, ref[0], ref[1])
+        if verdict == "not_helpful":
+            services.asker.gaps.record_not_helpful(ref[0], ref[1])
         log.info("feedback verdict=%s faq=%s passages=%d", verdict, ref[0] or "-", len(ref[1]))
         _deliver(body, respond, client, notice(THANKS))
     except Exception as exc:

@@ -1,4 +1,5 @@
-"""``/privacy admin status | reload | rollback``, for the ids in FAQBOT_ADMIN_USER_IDS only.
+"""``/privacy admin status | reload | rollback | gaps``, for the ids in FAQBOT_ADMIN_USER_IDS
+only.
 
 Anyone else gets the same short refusal whatever follows ``admin``: it does not say which
 actions exist or that the bot has admins. Reload and rollback run on the admin pool
@@ -16,6 +17,7 @@ from faqbot.slack.admin import collect_status
 from faqbot.slack.blocks import (
     NOT_ALLOWED,
     admin_failure,
+    admin_gaps_message,
     admin_help,
     admin_reload_message,
     admin_rollback_message,
@@ -27,7 +29,7 @@ from faqbot.slack.services import SlackServices
 
 log = logging.getLogger("faqbot.slack")
 
-ACTIONS = ("status", "reload", "rollback")
+ACTIONS = ("status", "reload", "rollback", "gaps")
 NO_RELOADER = "Hot reload is not running in this process, so there is nothing to"
 
 
@@ -51,6 +53,8 @@ def handle(services: SlackServices, user_id: str | None, text: str, send: Send) 
     reloader = services.reloader
     if action == "status":
         send(admin_status_message(collect_status(services)))
+    elif action == "gaps":
+        send(admin_gaps_message(services.asker.gaps.top()))
     elif action in ("reload", "rollback"):
         if reloader is None:
             send(notice(f"{NO_RELOADER} {action}."))

@@ -9,7 +9,12 @@ from slack_sdk import WebClient
 
 from faqbot.slack.blocks import Message, about_message, help_message
 from faqbot.slack.listeners.admin import handle as handle_admin
-from faqbot.slack.listeners.common import opt_out_reply, reply_message, respond_private
+from faqbot.slack.listeners.common import (
+    for_shared_channel,
+    opt_out_reply,
+    reply_message,
+    respond_private,
+)
 from faqbot.slack.listeners.opt_out_status import handle_admin as handle_opt_out_admin
 from faqbot.slack.listeners.opt_out_status import parse_admin as parse_opt_out_admin
 from faqbot.slack.opt_out_status import Place, answer_with_status, workspace_key
@@ -62,17 +67,21 @@ def privacy_command(ack: Ack, command: dict[str, Any], respond: Respond, client:
         elif kind == "admin opt-out":
             handle_opt_out_admin(services, client, workspace_key(context), user_id, text, send)
         else:
+            shared = kind == "question" and services.shared.is_shared(
+                client, command.get("channel_id"), command.get("is_ext_shared_channel"))
             send(command_reply(services, client, kind, text, user_id,
-                               team=workspace_key(context)))
+                               team=workspace_key(context), shared=shared))
 
     qhash = services.asker.question_id(text) if kind == "question" else "-"
     services.answers.run(f"command {kind}", work, send, qhash=qhash)
 
 
 def command_reply(services: SlackServices, client: WebClient, kind: str, text: str,
-                  user_id: str | None, *, team: Place | None = None) -> Message:
+                  user_id: str | None, *, team: Place | None = None,
+                  shared: bool = False) -> Message:
     """The reply to a /privacy command of ``kind`` other than 'admin'; with the ``team`` it
-    came from, opt-out answers show the workspace's live status first."""
+    came from, opt-out answers show the workspace's live status first. In a ``shared``
+    channel (Slack Connect) the answer quotes no internal document and has no Share button."""
     if kind == "help":
         view = services.catalog.view()
         return help_message(services.outcomes.most_asked(view.faq),
@@ -85,8 +94,10 @@ def command_reply(services: SlackServices, client: WebClient, kind: str, text: s
     reply = services.asker.ask(text, via="command", user=user_id)
     if reply.opt_out and services.catalog.view().opt_out is not None:
         return opt_out_reply(services, client, user_id, reply.personal, team=team)
+    if shared:
+        reply = for_shared_channel(services, reply)
     return answer_with_status(services.opt_out, team, text, reply.answer.faq,
-                              reply_message(reply, share=True))
+                              reply_message(reply, share=not shared))
 
 
 def register(app: App) -> None:

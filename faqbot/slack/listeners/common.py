@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Callable
 from typing import Any
@@ -21,9 +22,17 @@ from faqbot.slack.delivery import delivering, post_to_response_url
 from faqbot.slack.failures import failed
 from faqbot.slack.opt_out_status import Place, guided_flow
 from faqbot.slack.services import SlackServices
+from faqbot.slack.shared_channels import without_internal
 from faqbot.slack.types import Reply
 
 log = logging.getLogger("faqbot.slack")
+
+
+def for_shared_channel(services: SlackServices, reply: Reply) -> Reply:
+    """The reply with nothing from internal documents, for a channel shared with another
+    organisation."""
+    return dataclasses.replace(reply, answer=without_internal(reply.answer,
+                                                              services.internal_docs()))
 
 
 def reply_message(reply: Reply, *, share: bool = False, personal: bool = True,

@@ -14,10 +14,16 @@ from slack_sdk import WebClient
 
 from faqbot.slack.agent_view import show_status
 from faqbot.slack.asking import clean_question
-from faqbot.slack.blocks import Message, help_message, personal_note
-from faqbot.slack.listeners.common import opt_out_reply, post, reply_message
+from faqbot.slack.blocks import Message, help_message, notice, personal_note
+from faqbot.slack.listeners.common import (
+    for_shared_channel,
+    opt_out_reply,
+    post,
+    reply_message,
+)
 from faqbot.slack.opt_out_status import answer_with_status, workspace_key
 from faqbot.slack.services import services_of
+from faqbot.slack.shared_channels import SHARED_NOTE
 
 
 def from_a_person(event: dict[str, Any], context: BoltContext) -> bool:
@@ -59,8 +65,11 @@ def direct_message(event: dict[str, Any], client: WebClient, context: BoltContex
     services.answers.run("dm", work, send, qhash=services.asker.question_id(text))
 
 
-def mention(event: dict[str, Any], client: WebClient, context: BoltContext) -> None:
-    """A mention in a channel: the answer in its thread; a bare mention gets the help."""
+def mention(event: dict[str, Any], body: dict[str, Any], client: WebClient,
+            context: BoltContext) -> None:
+    """A mention in a channel: the answer in its thread; a bare mention gets the help. In a
+    channel shared with another organisation, the asker alone gets the reply, with a note why,
+    and no internal document is quoted."""
     if not from_a_person(event, context) or not event.get("channel") or not event.get("ts"):
         return
     services = services_of(context)
@@ -69,22 +78,39 @@ def mention(event: dict[str, Any], client: WebClient, context: BoltContext) -> N
     text = event.get("text") or ""
     asks = bool(clean_question(text))
 
-    def send(message: Message) -> None:
+    def send_public(message: Message) -> None:
         post(client, channel, message, thread_ts)
 
+    def send_private(message: Message) -> None:
+        if user_id:
+            client.chat_postEphemeral(channel=channel, user=user_id, thread_ts=thread_ts,
+                                      **message.kwargs())
+
+    in_shared: list[bool] = []  # known once work() has asked; the failure notice follows it
+
+    def send(message: Message) -> None:
+        (send_private if not in_shared or in_shared[0] else send_public)(message)
+
     def work() -> None:
+        shared = services.shared.is_shared(client, channel, body.get("is_ext_shared_channel"))
+        in_shared.append(shared)
         if not asks:
             view = services.catalog.view()
             send(help_message(services.outcomes.most_asked(view.faq),
                               opt_out=view.opt_out is not None))
             return
         reply = services.asker.ask(text, via="mention", user=user_id)
+        if shared:
+            reply = for_shared_channel(services, reply)
+            send_private(notice(SHARED_NOTE))
+            send_private(answer_with_status(services.opt_out, workspace_key(context), text,
+                                            reply.answer.faq, reply_message(reply)))
+            return
         # the thread is public: the personal-data note goes to the asker alone
-        send(answer_with_status(services.opt_out, workspace_key(context), text,
-                                reply.answer.faq, reply_message(reply, personal=False)))
-        if reply.personal and user_id:
-            client.chat_postEphemeral(channel=channel, user=user_id, thread_ts=thread_ts,
-                                      **personal_note(reply.personal).kwargs())
+        send_public(answer_with_status(services.opt_out, workspace_key(context), text,
+                                       reply.answer.faq, reply_message(reply, personal=False)))
+        if reply.personal:
+            send_private(personal_note(reply.personal))
 
     services.answers.run("mention", work, send,
                          qhash=services.asker.question_id(text) if asks else "-")

@@ -10,6 +10,7 @@ from slack_sdk import WebClient
 
 from faqbot.slack.agent_view import suggest_prompts
 from faqbot.slack.blocks import home_view
+from faqbot.slack.blocks.admin import gap_lines
 from faqbot.slack.failures import failed
 from faqbot.slack.opt_out_status import home_status, workspace_key
 from faqbot.slack.services import services_of
@@ -35,7 +36,9 @@ def home_opened(event: dict[str, Any], client: WebClient, context: BoltContext) 
                              view=home_view(view, user_id,
                                             faq=services.outcomes.most_asked(view.faq),
                                             status=home_status(services.opt_out,
-                                                               workspace_key(context))))
+                                                               workspace_key(context)),
+                                            gaps=(gap_lines(services.asker.gaps.top())
+                                                  if services.is_admin(user_id) else None)))
         log.info("home published user=%s", user_id)
     except Exception as exc:
         failed("views.publish", exc)

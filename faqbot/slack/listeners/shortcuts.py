@@ -11,9 +11,10 @@ from __future__ import annotations
 from typing import Any
 
 from slack_bolt import Ack, App, BoltContext, Respond
+from slack_sdk import WebClient
 
 from faqbot.slack.blocks import Message
-from faqbot.slack.listeners.common import reply_message, respond_private
+from faqbot.slack.listeners.common import for_shared_channel, reply_message, respond_private
 from faqbot.slack.opt_out_status import answer_with_status, workspace_key
 from faqbot.slack.services import services_of
 
@@ -21,7 +22,7 @@ CALLBACK_ID = "ask_faqbot_about_message"
 
 
 def ask_about_message(ack: Ack, shortcut: dict[str, Any], respond: Respond,
-                      context: BoltContext) -> None:
+                      client: WebClient, context: BoltContext) -> None:
     """Ack, then answer the shortcut's message privately to the person who used it."""
     ack()
     services = services_of(context)
@@ -34,10 +35,16 @@ def ask_about_message(ack: Ack, shortcut: dict[str, Any], respond: Respond,
         respond_private(respond, reply)
 
     def work() -> None:
+        channel = (shortcut.get("channel") or {}).get("id")
+        shared = services.shared.is_shared(client, channel,
+                                           shortcut.get("is_ext_shared_channel"))
         reply = services.asker.ask(text, via="shortcut", user=user_id)
+        if shared:
+            reply = for_shared_channel(services, reply)
         send(answer_with_status(services.opt_out, workspace_key(context), text,
                                 reply.answer.faq,
-                                reply_message(reply, share=True, share_in_thread=thread_ts)))
+                                reply_message(reply, share=not shared,
+                                              share_in_thread=thread_ts)))
 
     services.answers.run("shortcut", work, send, qhash=services.asker.question_id(text))
 
