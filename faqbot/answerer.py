@@ -20,6 +20,7 @@ from __future__ import annotations
 import logging
 import multiprocessing
 import os
+import signal
 import threading
 import time
 from collections.abc import Callable
@@ -34,6 +35,7 @@ from faqbot.errors import FaqbotError, StoreError
 from faqbot.models import Answer
 from faqbot.search import Engine, RankingConfig
 from faqbot.settings import Settings
+from faqbot.snapshot import Snapshot
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +45,8 @@ WORKER_NICENESS = 10
 ANSWER_TIMEOUT_S = 300.0
 #: Start-up (model + index load) must finish within this long.
 START_TIMEOUT_S = 600.0
+#: How often the worker checks that the server that started it is still there.
+PARENT_CHECK_S = 0.5
 
 
 class AnswerWorkerError(FaqbotError):
@@ -97,12 +101,17 @@ class WorkerConfig:
 class ProcessAnswerer:
     """Answers in one worker process (see the module's docstring); restarts it if it dies."""
 
-    def __init__(self, config: WorkerConfig) -> None:
+    def __init__(self, config: WorkerConfig,
+                 on_problem: Callable[[str], None] | None = None) -> None:
         self.config = config
         self._pool: ProcessPoolExecutor | None = None
         self._lock = threading.Lock()
         self._closed = False
         self.restarts = 0
+        #: told when a (re)started worker cannot answer from the version in service
+        self.on_problem = on_problem
+        #: False while the worker has no index version it can answer from
+        self.healthy = True
 
     def start(self) -> float:
         """Start the worker and wait until it has loaded the model and index; seconds taken.
@@ -112,6 +121,7 @@ class ProcessAnswerer:
         started = time.perf_counter()
         try:
             self._call(self._current_pool(), _warm_up, timeout=START_TIMEOUT_S)
+            self._check(self._current_pool())
         except BrokenProcessPool:
             raise AnswerWorkerError(
                 "the answer worker process exited while starting (a script that starts "
@@ -133,14 +143,38 @@ class ProcessAnswerer:
             raise AnswerWorkerError("the answer worker is closed")
         pool = self._current_pool()
         try:
-            return self._call(pool, _answer, question, top_k)
+            answer: Answer = self._call(pool, _answer, question, top_k)
+            self.healthy = True
+            return answer
         except BrokenProcessPool:
             log.warning("answer worker stopped unexpectedly; starting a new one")
             pool = self._replace(pool)
+            self._check(pool)
         try:
-            return self._call(pool, _answer, question, top_k)
+            answer = self._call(pool, _answer, question, top_k)
+            self.healthy = True
+            return answer
         except BrokenProcessPool:
             raise AnswerWorkerError("the answer worker stopped twice in a row") from None
+
+    def _check(self, pool: ProcessPoolExecutor) -> None:
+        """Ask a (re)started worker what it answers from; report a problem (a corrupted
+        version in service: it answers from the previous good one, or from none)."""
+        try:
+            version, problem = self._call(pool, _serving, timeout=START_TIMEOUT_S)
+        except AnswerWorkerError as exc:
+            version, problem = None, str(exc)
+        self.healthy = version is not None
+        if problem is not None:
+            log.warning("answer worker: %s", problem)
+            if self.on_problem is not None:
+                try:
+                    self.on_problem(problem)
+                except Exception as exc:
+                    from faqbot.privacy import describe_exception
+
+                    log.warning("could not report an answer worker problem: %s",
+                                describe_exception(exc))
 
     def worker_pid(self) -> int:
         """The worker's process id (tests and diagnostics)."""
@@ -206,6 +240,8 @@ class _Worker:
         self.embedder = (config.embedder_factory() if config.embedder_factory
                          else load_embedder(config.embedding_model))
         self.engine: Engine | None = None
+        #: why the worker does not serve the version CURRENT names, if it does not
+        self.problem: str | None = None
 
     def current_engine(self) -> Engine:
         """The engine on the version CURRENT names (loaded on first use and on change)."""
@@ -215,22 +251,45 @@ class _Worker:
         try:
             snapshot = self.store.load(name)
         except StoreError as exc:
-            if self.engine is None:
-                raise
-            log.warning("answer worker keeps version %s: %s", self.engine.snapshot.name, exc)
-            return self.engine
+            if self.engine is not None:
+                log.warning("answer worker keeps version %s: %s", self.engine.snapshot.name,
+                            exc)
+                return self.engine
+            snapshot = self._fallback(name, exc)
         if self.engine is None:
             self.engine = Engine(embedder=self.embedder, snapshot=snapshot,
                                  config=self.config.ranking)
+        elif snapshot.name == name:
+            self.problem = None  # CURRENT loads again (rebuilt, rolled back)
         self.engine.swap(snapshot)
         log.info("answer worker on index version %s", snapshot.name)
         return self.engine
+
+
+    def _fallback(self, name: str | None, exc: StoreError) -> Snapshot:
+        """The newest other version that loads, when the one in service does not (a file
+        corrupted on disk); the problem is kept for :func:`_serving`. Raises ``exc`` if none
+        loads."""
+        for other in reversed(self.store.version_names()):
+            if other == name:
+                continue
+            try:
+                snapshot = self.store.load(other)
+            except StoreError:
+                continue
+            self.problem = (f"index version {name} cannot be loaded ({exc}); answering from "
+                            f"the previous good version {other}")
+            log.warning("answer worker: %s", self.problem)
+            return snapshot
+        self.problem = f"no index version can be loaded: {exc}"
+        raise exc
 
 
 def _init_worker(config: WorkerConfig) -> None:
     global _worker
     from faqbot.privacy import configure_logging
 
+    _follow_parent()
     os.nice(config.niceness)
     configure_logging(config.log_level)
     try:
@@ -240,6 +299,29 @@ def _init_worker(config: WorkerConfig) -> None:
         from faqbot.privacy import describe_exception
 
         log.error("answer worker could not load the model: %s", describe_exception(exc))
+
+
+def _follow_parent() -> None:
+    """The worker lives only as long as the server process that started it.
+
+    SIGTERM and SIGINT are ignored: a stop signal sent to the whole process group (a
+    terminal's Ctrl-C, systemd's default) must not kill the answers the server is draining;
+    the server closes the worker itself once drained. If the server dies without closing it
+    (kill -9, a crash), the worker notices within ``PARENT_CHECK_S`` and exits, so it does
+    not outlive the server holding its model's memory. A parent check rather than
+    ``PR_SET_PDEATHSIG``: that signal fires when the *thread* that started the worker ends,
+    and a replacement worker is started from an answer thread.
+    """
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    parent = os.getppid()
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(PARENT_CHECK_S)
+        os._exit(0)  # the server is gone: nobody waits for an answer any more
+
+    threading.Thread(target=watch, name="faqbot-parent-check", daemon=True).start()
 
 
 def _require_worker() -> _Worker:
@@ -258,6 +340,16 @@ def _answer(question: str, top_k: int) -> Answer:
         from faqbot.privacy import describe_exception
 
         raise AnswerWorkerError(f"answering failed: {describe_exception(exc)}") from None
+
+
+def _serving() -> tuple[str | None, str | None]:
+    """The version the worker answers from (None: none) and why it is not CURRENT's."""
+    worker = _require_worker()
+    try:
+        name: str | None = worker.current_engine().snapshot.name
+    except StoreError:
+        name = None
+    return name, worker.problem
 
 
 def _warm_up() -> None:

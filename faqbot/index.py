@@ -22,6 +22,7 @@ import fcntl
 import json
 import logging
 import os
+import re
 import shutil
 import time
 import uuid
@@ -50,6 +51,8 @@ __all__ = ["FORMAT_VERSION", "HNSW_FROM", "KEEP_VERSIONS", "BuildReport", "DocIn
 log = logging.getLogger(__name__)
 
 KEEP_VERSIONS = 3
+#: What a version folder's name may be (``index_build.version_name`` makes them).
+_VERSION_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
 
 
 class IndexStore:
@@ -62,11 +65,15 @@ class IndexStore:
     # -- reading -------------------------------------------------------------------------
 
     def current_name(self) -> str | None:
+        """The version CURRENT names; None when it is missing, unreadable or not a plain
+        version name (bytes that are not UTF-8, a path): the index is then rebuilt."""
         try:
             name = (self.root / "CURRENT").read_text(encoding="utf-8").strip()
-        except FileNotFoundError:
+        except (FileNotFoundError, UnicodeDecodeError):
             return None
-        return name or None
+        if not name or not _VERSION_NAME.fullmatch(name):
+            return None
+        return name
 
     def version_names(self) -> list[str]:
         """Complete versions, oldest first (names sort by creation time)."""

@@ -11,6 +11,9 @@ at INFO when a signature check fails), so ``configure_logging`` installs three l
    bodies and its exception reduced to the traceback's frames plus the exception's class name;
 3. :class:`PrivacyFilter` on every root handler, which drops the withheld records and scrubs
    anything created before the factory was installed.
+
+An exception that ends a thread is logged too (``threading.excepthook``), so it meets the
+same sanitiser instead of printing its message to stderr.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ import logging
 import re
 import secrets
 import sys
+import threading
 import traceback
 from collections.abc import Callable
 from typing import Any
@@ -207,7 +211,19 @@ def configure_logging(level: str | int = "INFO") -> logging.Handler:
     for name in QUIET_LOGGERS:
         quiet_logger(name)
     _install_record_factory()
+    threading.excepthook = log_thread_exception
     return handler
+
+
+def log_thread_exception(args: threading.ExceptHookArgs) -> None:
+    """``threading.excepthook``: an exception that ends a thread goes through logging (so
+    through the sanitiser: frames and class, no message), not straight to stderr."""
+    if args.exc_type is SystemExit:
+        return
+    name = args.thread.name if args.thread is not None else "-"
+    exc_info = (args.exc_type, args.exc_value, args.exc_traceback)
+    logging.getLogger("faqbot.threads").error("uncaught exception ended thread %s", name,
+                                              exc_info=exc_info)  # type: ignore[arg-type]
 
 
 def question_hash(text: str, key: str | bytes | None = None) -> str:

@@ -11,12 +11,13 @@ import datetime as dt
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from faqbot.errors import FaqbotError, KnowledgeError
+from faqbot.errors import FaqbotError, KnowledgeError, Problem
 from faqbot.index import IndexStore
+from faqbot.privacy import describe_exception
 from faqbot.search import Engine
 from faqbot.settings import Settings
 from faqbot.sources import load_knowledge
@@ -27,6 +28,12 @@ Notify = Callable[[str], None]
 
 #: How long the watcher waits for changes before it says it is (still) watching, in ms.
 WATCH_TICK_MS = 200
+#: After the watch itself failed, it starts again after this long.
+WATCH_RESTART_S = 1.0
+
+
+def _problems_text(problems: Sequence[Problem]) -> str:
+    return "\n".join(str(p) for p in problems)
 
 
 @dataclass(frozen=True)
@@ -83,11 +90,14 @@ class Reloader:
                 self._tell_recovered()
                 return self._record("ok", None, started)
             except KnowledgeError as exc:
-                message = "\n".join(str(p) for p in exc.problems)
+                message = _problems_text(exc.problems)
             except FaqbotError as exc:
                 message = str(exc)
             except OSError as exc:
                 message = f"{exc.__class__.__name__}: {exc.strerror or exc}"
+            except Exception as exc:  # e.g. FAISS's RuntimeError on a full disk
+                # class and place only: a library's message is not ours to repeat
+                message = f"unexpected error: {describe_exception(exc)}"
         log.error("reload failed; still serving version %s: %s", self.engine.snapshot.name,
                   message)
         status = self._record("failed", message, started)
@@ -98,6 +108,22 @@ class Reloader:
             self._tell(f"faqbot could not reload the knowledge folder and keeps serving the "
                        f"last good index ({self.engine.snapshot.name}).\n{message}")
         return status
+
+    def failed_at_start(self, problems: Sequence[Problem]) -> None:
+        """Start-up served without some files (``faqbot.service.StartupNotice``): the status
+        says ``failed`` with those problems until a reload succeeds, and a reload that finds
+        the same problems does not tell the admins again (start-up told them)."""
+        message = _problems_text(problems)
+        self.status = replace(self.status, result="failed", error=message,
+                              at=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+                              seconds=None)
+        # what reload() would report for the folder as it is now
+        errors = load_knowledge(self.settings.knowledge_dir).errors
+        self._told = _problems_text(errors) if errors else message
+
+    def tell(self, text: str) -> None:
+        """Send ``text`` to the admins (a failure to do so is logged, never raised)."""
+        self._tell(text)
 
     def _tell_recovered(self) -> None:
         """After admins were told of a failure: tell them the folder loads again (once)."""
@@ -113,6 +139,33 @@ class Reloader:
             self.notify(text)
         except Exception:  # a failed notification must not stop the watcher
             log.warning("could not notify admins about a reload", exc_info=True)
+
+    def repair(self, problem: str) -> ReloadStatus:
+        """The version in service cannot be loaded (a corrupted file, seen by the answer
+        worker): the status says so, the admins are told, and the index is rebuilt from the
+        folder and served. Never raises: a failed rebuild is reported the same way."""
+        started = time.perf_counter()
+        log.error("index in service is damaged: %s; rebuilding", problem)
+        self._record("failed", problem, started)
+        if problem != self._told:
+            self._told = problem
+            self._tell(f"faqbot found the index in service damaged and is rebuilding it.\n"
+                       f"{problem}")
+        with self._lock:
+            try:
+                kb = load_knowledge(self.settings.knowledge_dir)
+                kb.raise_for_errors()
+                report = self.store.build(kb, self.engine.embedder, rebuild=True)
+                self.engine.swap(self.store.load(report.version))
+            except Exception as exc:
+                message = (_problems_text(exc.problems) if isinstance(exc, KnowledgeError)
+                           else str(exc) if isinstance(exc, FaqbotError)
+                           else describe_exception(exc))
+                log.error("index rebuild failed: %s", message)
+                return self._record("failed", f"{problem}\nrebuild failed: {message}", started)
+        log.info("index rebuilt after damage: version=%s", report.version)
+        self._tell_recovered()
+        return self._record("ok", None, started)
 
     def rollback(self) -> ReloadStatus:
         """Return to the previous index version and serve it."""
@@ -149,6 +202,17 @@ class Reloader:
             self._thread = None
 
     def _watch(self) -> None:
+        """Watch until stopped: whatever goes wrong is logged and the watch starts again (a
+        watcher that died would leave the status stale and the folder unwatched)."""
+        while not self._stop.is_set():
+            try:
+                self._watch_until_stopped()
+            except Exception as exc:
+                log.error("the knowledge-folder watcher failed (%s); watching again in %.1f s",
+                          describe_exception(exc), WATCH_RESTART_S)
+                self._stop.wait(WATCH_RESTART_S)
+
+    def _watch_until_stopped(self) -> None:
         from watchfiles import watch
 
         folder = Path(self.settings.knowledge_dir)

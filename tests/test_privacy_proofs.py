@@ -444,6 +444,19 @@ def drive_http(slack: SlackSender, broken: SlackSender, fake: FakeSlack,
                     "application/json", headers={"X-Slack-Signature": "v0=00"}), 401)
     send(slack.post('{"type": "event_callback", "event": {"text": "' + c("badjson"),
                     "application/json"), 400)
+    # malformed at the edge (faqbot.slack.edge): one log line each, without the body
+    send(slack.post(json.dumps({"text": c("badtimestamp")}), "application/json",
+                    headers={"X-Slack-Request-Timestamp": "soon"}), 401)
+    send(slack.post(json.dumps([c("jsonlist")]), "application/json"), 400)
+    send(slack.post("[" * 5000 + json.dumps(c("deepjson")) + "]" * 5000, "application/json"),
+         400)
+    send(slack.post("payload=" + json.dumps([c("payloadlist")]),
+                    "application/x-www-form-urlencoded"), 400)
+    # the word "payload" in a command (Bolt's parser misread it); a refused response_url post
+    send(slack.command(f"is the message payload trained on {c('payloadword')}",
+                       key="payloadword"))
+    fake.fail_response("retried", status=503)
+    send(slack.command(f"{TRAINED} {c('retried')}", key="retried"))
     # a bot failing inside: the exception message carries the question
     send(broken.command(f"{TRAINED} {c('broken')}", key="broken"))
     send(broken.event(dm(f"{TRAINED} {c('brokendm')}", channel="Dbroken")))
@@ -462,7 +475,7 @@ def drive_http(slack: SlackSender, broken: SlackSender, fake: FakeSlack,
     # wait for every answer, so the logs of the work after each ack are in
     for key in ("command", "declined", "optout", "personal", "adminmember", "adminadmin", "huge",
                 "share", "sharebad", "helpful", "nothelpful", "faqbutton", "broken", "shortcut",
-                "gaps"):
+                "gaps", "payloadword", "retried"):
         fake.wait_response(key)
     fake.wait_for(lambda call: call.name == "chat.postMessage"
                   and call.data.get("channel") == "Dslackerror", count=2)  # refused, then notice

@@ -14,6 +14,7 @@ from slack_sdk import WebClient
 
 from faqbot.reload import Reloader
 from faqbot.search import Engine
+from faqbot.service import StartupNotice
 from faqbot.settings import Settings
 from faqbot.slack.blocks import admin_notice
 from faqbot.slack.failures import failed
@@ -79,6 +80,15 @@ def start_reloader(client: WebClient, services: SlackServices, settings: Setting
     services.reloader = reloader
     reloader.start()
     return reloader
+
+
+def tell_startup(services: SlackServices, reloader: Reloader, notice: StartupNotice) -> None:
+    """Knowledge files in error at start-up: the status says so, the admins get a DM (on the
+    admin pool, once the app runs)."""
+    reloader.failed_at_start(notice.problems)
+    text = notice.text()
+    services.admin_work.run("admin start-up notice", lambda: reloader.tell(text),
+                            lambda _message: None)
 
 
 def stop_reloader(services: SlackServices | None) -> None:

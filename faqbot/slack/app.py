@@ -8,13 +8,13 @@ from typing import Any
 
 from slack_bolt import App, BoltContext, BoltRequest, BoltResponse
 from slack_sdk import WebClient
-from slack_sdk.http_retry import ConnectionErrorRetryHandler, RateLimitErrorRetryHandler
 
 from faqbot.answerer import Answerer
 from faqbot.privacy import describe_exception, quiet_logger
 from faqbot.search import Engine
 from faqbot.settings import Settings
 from faqbot.slack.dedupe import retry_number
+from faqbot.slack.delivery import web_api_retry_handlers
 from faqbot.slack.listeners import register_all
 from faqbot.slack.services import CONTEXT_KEY, SlackServices, build_services
 
@@ -29,14 +29,14 @@ LISTENER_POOL = 64
 
 
 def build_client(settings: Settings) -> WebClient:
-    """The Web API client: ``settings.slack_api_url``, retries on connection errors and 429s."""
+    """The Web API client: ``settings.slack_api_url``, retries on refused connections, 429s
+    (honouring Retry-After) and 5xx (``faqbot.slack.delivery``)."""
     token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else None
     return WebClient(
         token=token,
         base_url=settings.slack_api_url,
         logger=quiet_logger("slack_sdk.web.faqbot"),
-        retry_handlers=[ConnectionErrorRetryHandler(),
-                        RateLimitErrorRetryHandler(max_retry_count=2)],
+        retry_handlers=web_api_retry_handlers(),
     )
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import signal
 import sys
 import threading
@@ -24,6 +25,7 @@ from slack_bolt import App
 from faqbot.errors import ConfigError, FaqbotError
 from faqbot.privacy import configure_logging, describe_exception
 from faqbot.settings import Settings
+from faqbot.slack.failures import fatal_cause
 
 if TYPE_CHECKING:  # the Slack services import the engine: loaded late, when serving
     from faqbot.slack.services import SlackServices
@@ -36,6 +38,13 @@ HEALTH_PATH = "/healthz"
 APP_LOAD_ERROR = 4
 #: A silent worker is restarted after this long; generous, as the worker loads the model first.
 WORKER_TIMEOUT = 300
+#: Connections open at once (slow ones included); beyond it, new ones wait in the backlog.
+MAX_CONNECTIONS = 256
+#: On SIGTERM, how long acknowledged questions may take to be answered; the rest get
+#: "faqbot is restarting, please ask again" (a module constant, not a setting yet).
+DRAIN_S = 12.0
+#: gunicorn's graceful_timeout is the drain plus this: requests in flight, restart notices.
+GRACE_MARGIN_S = 10
 
 StartResponse = Callable[..., Any]
 
@@ -46,18 +55,21 @@ class SlackWSGI:
     def __init__(self, app: App | None = None) -> None:
         self._handler: Any = None
         self._on_close: Callable[[], None] | None = None
+        self._healthy: Callable[[], bool] | None = None
         self.app: App | None = None
         if app is not None:
             self.attach(app)
 
-    def attach(self, app: App, on_close: Callable[[], None] | None = None) -> None:
+    def attach(self, app: App, on_close: Callable[[], None] | None = None,
+               healthy: Callable[[], bool] | None = None) -> None:
         """Start serving Slack requests with this app (the engine behind it is loaded);
-        ``on_close`` stops its background work."""
-        from slack_bolt.adapter.wsgi import SlackRequestHandler
+        ``on_close`` stops its background work; ``healthy`` says whether it can answer."""
+        from faqbot.slack.edge import EdgeRequestHandler
 
-        self._handler = SlackRequestHandler(app, path=EVENTS_PATH)
+        self._handler = EdgeRequestHandler(app, path=EVENTS_PATH)
         self.app = app
         self._on_close = on_close
+        self._healthy = healthy
 
     def close(self) -> None:
         """Stop the app's background work (gunicorn calls this as the worker exits)."""
@@ -71,18 +83,22 @@ class SlackWSGI:
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         method, path = environ.get("REQUEST_METHOD", "GET"), environ.get("PATH_INFO", "")
         if path == HEALTH_PATH and method in ("GET", "HEAD"):
-            status, body = ("200 OK", b"ok\n") if self.ready else ("503 Service Unavailable",
-                                                                  b"loading\n")
+            if not self.ready:
+                status, body = "503 Service Unavailable", b"loading\n"
+            elif self._healthy is not None and not self._healthy():
+                status, body = "503 Service Unavailable", b"no index version can be loaded\n"
+            else:
+                status, body = "200 OK", b"ok\n"
             return _plain(start_response, status, body)
         if path == EVENTS_PATH and method == "POST":
             if not self.ready:
                 return _plain(start_response, "503 Service Unavailable", b"loading\n")
             try:
                 return self._handler(environ, start_response)
-            except ValueError as exc:
-                # Bolt parses the body before checking its signature: a malformed body (JSON,
-                # form) raises here. Answer 400 and log the class only: the server's own
-                # error handler would print the traceback with the exception's message.
+            except Exception as exc:
+                # the edge (faqbot.slack.edge) rejects malformed requests before Bolt; this is
+                # the last resort. 400 and the class only: the server's own error handler
+                # would print the traceback with the exception's message.
                 log.warning("malformed request rejected: %s", describe_exception(exc))
                 return _plain(start_response, "400 Bad Request", b"bad request\n")
         return _plain(start_response, "404 Not Found", b"not found\n")
@@ -116,10 +132,15 @@ class Running:
 
     app: App
     services: SlackServices
+    grace: float = 0.0  # seconds the acknowledged questions get to be answered at a stop
 
     def close(self) -> None:
-        """Stop the watcher and the answer work (safe to call twice)."""
+        """Stop the watcher, drain the answer work, stop the worker (safe to call twice)."""
         shutdown(self)
+
+    def healthy(self) -> bool:
+        """False while the answer worker has no index version it can answer from."""
+        return bool(getattr(self.services.asker.answerer, "healthy", True))
 
 
 def build(settings: Settings, *, debounce_ms: int | None = None) -> Running:
@@ -127,16 +148,21 @@ def build(settings: Settings, *, debounce_ms: int | None = None) -> Running:
     app, start hot reload.
 
     The knowledge folder is watched from then on (``services.reloader``); a failed reload
-    keeps the last good index in service and DMs the admins. Call :func:`shutdown` to stop.
+    keeps the last good index in service and DMs the admins. Knowledge files in error at
+    start-up do not stop it (``faqbot.service.open_engine``): the admins get the start-up
+    notice once the app runs, and the reloader's status says ``failed`` with those problems.
+    Call :func:`shutdown` to stop.
     """
-    from faqbot.answerer import make_answerer
-    from faqbot.service import open_engine
-    from faqbot.slack.admin import start_reloader
+    from faqbot.answerer import ProcessAnswerer, make_answerer
+    from faqbot.service import StartupNotice, open_engine
+    from faqbot.slack.admin import start_reloader, tell_startup
     from faqbot.slack.app import create_app
     from faqbot.slack.reminders import start_reminders
     from faqbot.slack.services import build_services
 
-    engine = open_engine(settings, on_build=lambda r: log.info("%s", r.summary()))
+    notices: list[StartupNotice] = []
+    engine = open_engine(settings, on_build=lambda r: log.info("%s", r.summary()),
+                         on_notice=notices.append)
     answerer = make_answerer(settings, engine)  # the worker is ready before we listen
     try:
         services = build_services(settings, engine, answerer)
@@ -144,9 +170,20 @@ def build(settings: Settings, *, debounce_ms: int | None = None) -> Running:
     except BaseException:
         answerer.close()
         raise
-    start_reloader(app.client, services, settings, engine, debounce_ms=debounce_ms)
+    reloader = start_reloader(app.client, services, settings, engine, debounce_ms=debounce_ms)
     start_reminders(app.client, services)
-    return Running(app, services)
+    for notice in notices:
+        tell_startup(services, reloader, notice)
+    if isinstance(answerer, ProcessAnswerer):
+        # a restarted worker that cannot load the version in service: rebuild it
+        def repair_later(problem: str) -> None:
+            def repair() -> None:
+                reloader.repair(problem)
+
+            services.admin_work.run("index repair", repair, lambda _message: None)
+
+        answerer.on_problem = repair_later
+    return Running(app, services, grace=DRAIN_S)
 
 
 def shutdown(running: Running | None) -> None:
@@ -155,7 +192,10 @@ def shutdown(running: Running | None) -> None:
 
     if running is not None:
         stop_reloader(running.services)
-        running.services.close()
+        if running.services.answers.queued:
+            log.info("stopping: draining %d acknowledged job(s) for up to %.0f s",
+                     running.services.answers.queued, running.grace)
+        running.services.close(running.grace)
 
 
 def run(settings: Settings) -> int:
@@ -170,10 +210,8 @@ def run(settings: Settings) -> int:
         print(f"faqbot: error: {exc}", file=sys.stderr)
         return 1
     except Exception as exc:  # e.g. Slack refusing the token at start-up
-        from faqbot.slack.failures import slack_error_code
-
-        print(f"faqbot: error: could not start the Slack app ({describe_exception(exc)}, "
-              f"slack error: {slack_error_code(exc)})", file=sys.stderr)
+        print(f"faqbot: error: could not start the Slack app ({fatal_cause(exc)})",
+              file=sys.stderr)
         return 1
 
 
@@ -203,14 +241,18 @@ def run_socket_mode(settings: Settings, stop: threading.Event | None = None) -> 
 
 
 def gunicorn_options(settings: Settings) -> dict[str, Any]:
-    """gunicorn settings: one gthread worker, no access log (paths only, but no need)."""
+    """gunicorn settings: one gthread worker that reads requests whole before a thread gets
+    them (``faqbot.slack.http_worker``), a bound on connections, no access log."""
     return {
         "bind": f"0.0.0.0:{settings.port}",
         "workers": 1,
-        "worker_class": "gthread",
+        # gthread, with each request read whole before a thread gets it (slow clients)
+        "worker_class": "faqbot.slack.http_worker.BufferingThreadWorker",
         "threads": 32,  # request threads only wait for acks; answers run on the listener pool
+        "worker_connections": MAX_CONNECTIONS,
         "timeout": WORKER_TIMEOUT,
-        "graceful_timeout": 20,
+        # the worker drains acknowledged questions (DRAIN_S) before it exits
+        "graceful_timeout": int(DRAIN_S) + GRACE_MARGIN_S,
         "keepalive": 5,
         "accesslog": None,
         "errorlog": "-",
@@ -242,15 +284,13 @@ def _gunicorn_app(settings: Settings) -> Any:
             configure_logging(settings.log_level)  # the worker's own handlers
             try:
                 running = build(settings)
-                self.wsgi_app.attach(running.app, running.close)
+                self.wsgi_app.attach(running.app, running.close, running.healthy)
             except FaqbotError as exc:
                 print(f"faqbot: error: {exc}", file=sys.stderr, flush=True)
                 sys.exit(APP_LOAD_ERROR)
             except Exception as exc:  # e.g. Slack refusing the token: one line, then stop
-                from faqbot.slack.failures import slack_error_code
-
-                print(f"faqbot: error: could not start the Slack app ({describe_exception(exc)}"
-                      f", slack error: {slack_error_code(exc)})", file=sys.stderr, flush=True)
+                print(f"faqbot: error: could not start the Slack app ({fatal_cause(exc)})",
+                      file=sys.stderr, flush=True)
                 sys.exit(APP_LOAD_ERROR)
             log.info("ready: HTTP mode on port %d, %s", settings.port, EVENTS_PATH)
             return self.wsgi_app
@@ -259,13 +299,22 @@ def _gunicorn_app(settings: Settings) -> Any:
 
 
 def run_http(settings: Settings) -> int:
-    """Check the knowledge, then serve HTTP with gunicorn until it stops."""
-    from faqbot.sources import load_knowledge
+    """Check the knowledge, then serve HTTP with gunicorn until it stops.
 
-    load_knowledge(settings.knowledge_dir).raise_for_errors()  # fail fast, before binding
+    The check fails only when nothing at all could be served (see
+    :func:`faqbot.service.check_startup`); files in error are reported by the worker.
+    """
+    from faqbot.service import check_startup
+
+    check_startup(settings)  # fail fast, before binding
+    master = os.getpid()
     try:
         _gunicorn_app(settings).run()
     except SystemExit as exc:
+        if os.getpid() != master:
+            # the worker is a fork of this process: its exit code (APP_LOAD_ERROR when the
+            # app cannot load) is what tells the master to stop rather than restart it
+            raise
         code = exc.code if isinstance(exc.code, int) else 1
         return 0 if code == 0 else 1
     return 0

@@ -75,11 +75,12 @@ class SlackServices:
         """True for the user ids in ``FAQBOT_ADMIN_USER_IDS``."""
         return bool(user_id) and user_id in self.admins
 
-    def close(self) -> None:
-        """Finish the work in hand, drop the queued work, stop the answerer and reminders."""
+    def close(self, grace: float = 0.0) -> None:
+        """Stop the reminders, drain the work in hand for up to ``grace`` seconds (the rest is
+        told to ask again), then stop the answerer."""
         if self.reminders is not None:
             self.reminders.stop()
-        self.answers.close()
+        self.answers.close(grace)
         self.admin_work.close()
         self.asker.answerer.close()
         self.opt_out.close()

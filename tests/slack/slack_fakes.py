@@ -47,7 +47,7 @@ WORKSPACE = {"url": "https://acme-co.slack.com/", "team": "Acme & Co"}
 class Call:
     """One request the app made to the fake: a Web API method or a response_url post."""
 
-    kind: str  # "api" or "response"
+    kind: str  # "api", "response", or "refused" (a response_url post made to fail)
     name: str  # Web API method ("chat.postMessage") or the response_url key
     data: dict[str, Any]
     at: float = field(default_factory=time.monotonic)
@@ -64,7 +64,8 @@ class FakeSlack:
     def __init__(self) -> None:
         self.calls: list[Call] = []
         self._cond = threading.Condition()
-        self._failures: dict[str, list[tuple[int, dict[str, str], dict[str, Any]]]] = {}
+        self._failures: dict[str, list[tuple[int, dict[str, str], Any]]] = {}
+        self._delays: dict[str, list[float]] = {}
         self.shared: set[str] = set()  # channel ids shared with another organisation
         self.users: dict[str, dict[str, Any]] = {
             OWNER: {"id": OWNER, "is_owner": True, "is_admin": True},
@@ -102,11 +103,12 @@ class FakeSlack:
                     status, headers, body = fake._response(parsed.path[10:], data)
                 else:
                     status, headers, body = 404, {}, {"ok": False}
-                payload = json.dumps(body).encode() if isinstance(body, dict) else bytes(body)
+                as_json = isinstance(body, dict | list | str)  # str: a JSON string body
+                payload = json.dumps(body).encode() if as_json else bytes(body)
                 self.send_response(status)
                 for key, value in headers.items():
                     self.send_header(key, value)
-                self.send_header("Content-Type", "application/json" if isinstance(body, dict)
+                self.send_header("Content-Type", "application/json" if as_json
                                  else "text/plain")
                 self.send_header("Content-Length", str(len(payload)))
                 self.end_headers()
@@ -131,6 +133,7 @@ class FakeSlack:
         with self._cond:
             self.calls.clear()
             self._failures.clear()
+            self._delays.clear()
             self.shared.clear()
 
     def fail_next(self, method: str, status: int = 200, headers: dict[str, str] | None = None,
@@ -139,6 +142,28 @@ class FakeSlack:
         body = body if body is not None else {"ok": False, "error": "internal_error"}
         with self._cond:
             self._failures.setdefault(method, []).extend([(status, headers or {}, body)] * times)
+
+    def fail_response(self, key: str = "cmd", status: int = 500,
+                      headers: dict[str, str] | None = None, body: Any = b"error",
+                      times: int = 1) -> None:
+        """Make the next ``times`` posts to the response_url ``key`` fail as given (they are
+        recorded, but not as delivered: see ``delivered``)."""
+        with self._cond:
+            self._failures.setdefault(f"response:{key}", []).extend(
+                [(status, headers or {}, body)] * times)
+
+    def delay_next(self, name: str, seconds: float, times: int = 1) -> None:
+        """Accept the next ``times`` calls of ``name`` (a Web API method, or ``response:KEY``)
+        but answer only after ``seconds``: a reply whose HTTP call times out yet arrived."""
+        with self._cond:
+            self._delays.setdefault(name, []).extend([seconds] * times)
+
+    def _delay(self, name: str) -> None:
+        with self._cond:
+            queue = self._delays.get(name)
+            seconds = queue.pop(0) if queue else 0.0
+        if seconds:
+            time.sleep(seconds)
 
     def _record(self, kind: str, name: str, data: dict[str, Any]) -> None:
         with self._cond:
@@ -151,6 +176,7 @@ class FakeSlack:
             queue = self._failures.get(method)
             if queue:
                 return queue.pop(0)
+        self._delay(method)
         if method == "auth.test":
             return 200, {}, {"ok": True, "user_id": BOT_USER, "bot_id": "BBOT", "team_id": "T1",
                              "user": "faqbot", **WORKSPACE}
@@ -170,7 +196,14 @@ class FakeSlack:
         return 200, {}, {"ok": True}
 
     def _response(self, key: str, data: dict[str, Any]) -> tuple[int, dict[str, str], Any]:
+        with self._cond:
+            queue = self._failures.get(f"response:{key}")
+            failure = queue.pop(0) if queue else None
+        if failure is not None:
+            self._record("refused", key, data)
+            return failure
         self._record("response", key, data)
+        self._delay(f"response:{key}")
         return 200, {}, b"ok"
 
     # -- reading what the app sent -------------------------------------------------------------
@@ -349,10 +382,12 @@ def restore_logging() -> Iterator[None]:
 
     root = logging.getLogger()
     factory = logging.getLogRecordFactory()
+    hook = threading.excepthook  # configure_logging routes thread exceptions through logging
     saved_root = (root.level, list(root.handlers), {h: list(h.filters) for h in root.handlers})
     names = [*QUIET_LOGGERS, *logging.root.manager.loggerDict]
     saved = {n: (logging.getLogger(n).level, list(logging.getLogger(n).filters)) for n in names}
     yield
+    threading.excepthook = hook
     logging.setLogRecordFactory(factory)
     root.setLevel(saved_root[0])
     root.handlers[:] = saved_root[1]

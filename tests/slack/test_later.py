@@ -79,3 +79,26 @@ def test_work_after_close_is_dropped_and_not_counted() -> None:
     later.run("late", work, Mock())
     work.assert_not_called()
     assert later.queued == 0
+
+
+def test_close_drains_within_the_grace_and_tells_the_rest_to_ask_again() -> None:
+    from faqbot.slack.later import RESTARTING
+
+    later = Later(1, name="t-drain")
+    done: list[int] = []
+    sends = [Mock() for _ in range(4)]
+
+    def slow(i: int) -> None:
+        threading.Event().wait(0.3)
+        done.append(i)
+
+    for i, send in enumerate(sends):
+        later.run("dm", lambda i=i: slow(i), send)
+    later.close(grace=0.45)  # time for the first one or two, not for four
+    assert 1 <= len(done) <= 2 and later.queued == 0
+    told = [s for s in sends if s.called]
+    assert len(told) == 4 - len(done)
+    assert all(s.call_args.args[0].text == RESTARTING for s in told)
+    after = Mock()
+    later.run("late", Mock(), after)  # arriving while stopped: told at once
+    assert after.call_args.args[0].text == RESTARTING

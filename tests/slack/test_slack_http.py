@@ -54,7 +54,7 @@ def test_create_app_without_a_client_checks_the_token_at_start(slack_settings, e
     app = create_app(slack_settings, engine)
     assert fake.api_calls("auth.test")
     assert app.client.base_url == slack_settings.slack_api_url
-    assert any(type(h).__name__ == "RateLimitErrorRetryHandler" for h in app.client.retry_handlers)
+    assert any(type(h).__name__ == "SlackRetryHandler" for h in app.client.retry_handlers)
 
 
 def test_malformed_body_is_400_without_a_traceback(slack, fake, capfd):

@@ -103,7 +103,7 @@ def test_choose_mode_errors(tmp_path, overrides, message):
 
 def test_gunicorn_options(tmp_path):
     options = gunicorn_options(make_settings(tmp_path, "http://x/", port=3999))
-    assert options["workers"] == 1 and options["worker_class"] == "gthread"
+    assert options["workers"] == 1 and options["worker_class"].endswith("BufferingThreadWorker")
     assert options["bind"] == "0.0.0.0:3999" and options["threads"] == 32
     assert options["accesslog"] is None and options["preload_app"] is False
 

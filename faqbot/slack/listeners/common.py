@@ -18,6 +18,7 @@ from faqbot.slack.blocks import (
     notice,
     opt_out_message,
 )
+from faqbot.slack.delivery import delivering, post_to_response_url
 from faqbot.slack.failures import failed
 from faqbot.slack.opt_out_status import Place, guided_flow
 from faqbot.slack.services import SlackServices
@@ -65,16 +66,25 @@ def opt_out_reply(services: SlackServices, client: WebClient, user_id: str | Non
 
 
 def post(client: WebClient, channel: str, message: Message, thread_ts: str | None = None) -> None:
-    """chat.postMessage without link previews (answers cite several URLs)."""
-    client.chat_postMessage(channel=channel, thread_ts=thread_ts, unfurl_links=False,
-                            unfurl_media=False, **message.kwargs())
+    """chat.postMessage without link previews (answers cite several URLs); the client retries
+    429s and 5xx (``faqbot.slack.delivery``), a timeout raises DeliveryUnknown."""
+    with delivering():
+        client.chat_postMessage(channel=channel, thread_ts=thread_ts, unfurl_links=False,
+                                unfurl_media=False, **message.kwargs())
 
 
 def respond_private(respond: Callable[..., Any], message: Message, *,
                     replace_original: bool | None = None) -> None:
-    """An ephemeral reply through response_url; a refusal is logged by status code only."""
-    response = respond(**message.kwargs(), response_type="ephemeral",
-                       replace_original=replace_original, unfurl_links=False, unfurl_media=False)
+    """An ephemeral reply through response_url, retried on 404/429/5xx (honouring
+    Retry-After); DeliveryFailed after the last refusal, DeliveryUnknown on a timeout."""
+    fields = {**message.kwargs(), "response_type": "ephemeral",
+              "replace_original": replace_original, "unfurl_links": False,
+              "unfurl_media": False}
+    url = getattr(respond, "response_url", None)
+    if isinstance(url, str) and url:
+        post_to_response_url(url, fields)
+        return
+    response = respond(**fields)  # not Bolt's Respond (a test double): as it is
     status = getattr(response, "status_code", 200)
     if status != 200:
         log.warning("respond failed status=%s", status)
