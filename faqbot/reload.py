@@ -32,6 +32,19 @@ WATCH_TICK_MS = 200
 WATCH_RESTART_S = 1.0
 
 
+def _failure_text(exc: Exception) -> str:
+    """What admins are told of a failed build: the folder's problems with file and line, our
+    own error's message, the system's reason; for anything else its class and place only (a
+    library's message is not ours to repeat)."""
+    if isinstance(exc, KnowledgeError):
+        return _problems_text(exc.problems)
+    if isinstance(exc, FaqbotError):
+        return str(exc)
+    if isinstance(exc, OSError):
+        return f"{exc.__class__.__name__}: {exc.strerror or exc}"
+    return f"unexpected error: {describe_exception(exc)}"
+
+
 def _problems_text(problems: Sequence[Problem]) -> str:
     return "\n".join(str(p) for p in problems)
 
@@ -89,15 +102,8 @@ class Reloader:
                          report.version, report.passages, report.embedded, report.seconds)
                 self._tell_recovered()
                 return self._record("ok", None, started)
-            except KnowledgeError as exc:
-                message = _problems_text(exc.problems)
-            except FaqbotError as exc:
-                message = str(exc)
-            except OSError as exc:
-                message = f"{exc.__class__.__name__}: {exc.strerror or exc}"
-            except Exception as exc:  # e.g. FAISS's RuntimeError on a full disk
-                # class and place only: a library's message is not ours to repeat
-                message = f"unexpected error: {describe_exception(exc)}"
+            except Exception as exc:  # FAISS's RuntimeError on a full disk included
+                message = _failure_text(exc)
         log.error("reload failed; still serving version %s: %s", self.engine.snapshot.name,
                   message)
         status = self._record("failed", message, started)
@@ -158,9 +164,7 @@ class Reloader:
                 report = self.store.build(kb, self.engine.embedder, rebuild=True)
                 self.engine.swap(self.store.load(report.version))
             except Exception as exc:
-                message = (_problems_text(exc.problems) if isinstance(exc, KnowledgeError)
-                           else str(exc) if isinstance(exc, FaqbotError)
-                           else describe_exception(exc))
+                message = _failure_text(exc)
                 log.error("index rebuild failed: %s", message)
                 return self._record("failed", f"{problem}\nrebuild failed: {message}", started)
         log.info("index rebuilt after damage: version=%s", report.version)

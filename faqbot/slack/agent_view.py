@@ -2,8 +2,8 @@
 
 Both calls are best effort. A workspace without the agent view (a free plan, an app installed
 before the manifest had ``features.agent_view``) answers them with an error; faqbot then keeps
-its plain DM path, and stops asking that workspace for the rest of the process, so a free
-workspace costs one failed call, not one per message.
+its plain DM path, and stops asking that workspace for the life of the app (``AgentView``, one
+per ``SlackServices``), so a free workspace costs one failed call, not one per message.
 """
 
 from __future__ import annotations
@@ -26,10 +26,6 @@ UNAVAILABLE = frozenset({"not_allowed", "not_allowed_token_type", "missing_scope
                          "feature_not_enabled", "method_deprecated", "unknown_method",
                          "invalid_thread_ts", "not_an_assistant_thread"})
 
-_unavailable: set[str] = set()  # workspace (team) ids, process-wide
-_lock = threading.Lock()
-
-
 def prompts_for(entries: Sequence[FaqEntry]) -> list[dict[str, str]]:
     """The most asked FAQ questions as agent-view prompts (title and message), at most four."""
     out = []
@@ -40,47 +36,45 @@ def prompts_for(entries: Sequence[FaqEntry]) -> list[dict[str, str]]:
     return out
 
 
-def _available(team: str) -> bool:
-    with _lock:
-        return team not in _unavailable
+class AgentView:
+    """The two agent-view calls, and the workspaces that turned out not to have it."""
 
+    def __init__(self) -> None:
+        self._unavailable: set[str] = set()  # workspace (team) ids
+        self._lock = threading.Lock()
 
-def _note(team: str, exc: BaseException, what: str) -> None:
-    if slack_error_code(exc) in UNAVAILABLE:
-        with _lock:
-            _unavailable.add(team)
-    failed(what, exc)
+    def _available(self, team: str) -> bool:
+        with self._lock:
+            return team not in self._unavailable
 
+    def _note(self, team: str, exc: BaseException, what: str) -> None:
+        if slack_error_code(exc) in UNAVAILABLE:
+            with self._lock:
+                self._unavailable.add(team)
+        failed(what, exc)
 
-def suggest_prompts(client: WebClient, team: str, channel: str,
-                    entries: Sequence[FaqEntry]) -> bool:
-    """Show the most asked questions as the agent view's prompts (no thread: the whole DM)."""
-    prompts = prompts_for(entries)
-    if not prompts or not _available(team):
-        return False
-    try:
-        client.assistant_threads_setSuggestedPrompts(channel_id=channel, prompts=prompts)
-        return True
-    except Exception as exc:
-        _note(team, exc, "assistant.threads.setSuggestedPrompts")
-        return False
+    def suggest_prompts(self, client: WebClient, team: str, channel: str,
+                        entries: Sequence[FaqEntry]) -> bool:
+        """Show the most asked questions as the agent view's prompts (no thread: the DM)."""
+        prompts = prompts_for(entries)
+        if not prompts or not self._available(team):
+            return False
+        try:
+            client.assistant_threads_setSuggestedPrompts(channel_id=channel, prompts=prompts)
+            return True
+        except Exception as exc:
+            self._note(team, exc, "assistant.threads.setSuggestedPrompts")
+            return False
 
-
-def show_status(client: WebClient, team: str, channel: str, thread_ts: str) -> bool:
-    """"Looking through the privacy documents…" while a DM answer is computed; Slack clears
-    it when the answer is posted in the thread."""
-    if not _available(team):
-        return False
-    try:
-        client.assistant_threads_setStatus(channel_id=channel, thread_ts=thread_ts,
-                                           status=STATUS)
-        return True
-    except Exception as exc:
-        _note(team, exc, "assistant.threads.setStatus")
-        return False
-
-
-def forget_unavailable() -> None:
-    """Ask every workspace again (tests; a manifest change at run time)."""
-    with _lock:
-        _unavailable.clear()
+    def show_status(self, client: WebClient, team: str, channel: str, thread_ts: str) -> bool:
+        """"Looking through the privacy documents…" while a DM answer is computed; Slack
+        clears it when the answer is posted in the thread."""
+        if not self._available(team):
+            return False
+        try:
+            client.assistant_threads_setStatus(channel_id=channel, thread_ts=thread_ts,
+                                               status=STATUS)
+            return True
+        except Exception as exc:
+            self._note(team, exc, "assistant.threads.setStatus")
+            return False

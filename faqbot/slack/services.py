@@ -14,6 +14,7 @@ from faqbot.catalog import Catalog
 from faqbot.reload import Reloader
 from faqbot.search import Engine
 from faqbot.settings import Settings
+from faqbot.slack.agent_view import AgentView
 from faqbot.slack.asking import Asker
 from faqbot.slack.counters import Feedback, Gaps, Outcomes
 from faqbot.slack.dedupe import DEFAULT_TTL_SECONDS, EventDeduper
@@ -64,6 +65,7 @@ class SlackServices:
     admins: frozenset[str]
     opt_out: OptOutStatus
     shared: SharedChannels = field(default_factory=SharedChannels)
+    agent_view: AgentView = field(default_factory=AgentView)
     reloader: Reloader | None = None
     reminders: Reminders | None = None
 

@@ -274,11 +274,15 @@ class SlackSender:
         ts = str(int(time.time()) if timestamp is None else timestamp)
         signature = SignatureVerifier(secret or self.secret).generate_signature(
             timestamp=ts, body=body)
-        request = urllib.request.Request(
-            self.base_url + path, data=body.encode("utf-8"), method="POST",
-            headers={"Content-Type": content_type, "X-Slack-Request-Timestamp": ts,
-                     "X-Slack-Signature": signature, **(headers or {})},
-        )
+        return self.raw(body.encode("utf-8"), {
+            "Content-Type": content_type, "X-Slack-Request-Timestamp": ts,
+            "X-Slack-Signature": signature, **(headers or {})}, path=path)
+
+    def raw(self, data: bytes, headers: dict[str, str],
+            path: str = "/slack/events") -> Response:
+        """POST ``data`` with exactly ``headers`` (no signature added): for malformed input."""
+        request = urllib.request.Request(self.base_url + path, data=data, method="POST",
+                                         headers=headers)
         started = time.perf_counter()
         try:
             with urllib.request.urlopen(request, timeout=10) as resp:

@@ -4,20 +4,10 @@ is answered, and the plain DM path where a workspace has no agent view."""
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
-
-import pytest
 
 from faqbot.models import FaqEntry, SourceRef
 from faqbot.slack import agent_view
 from tests.slack.slack_fakes import MEMBER, dm
-
-
-@pytest.fixture(autouse=True)
-def fresh_agent_view() -> Iterator[None]:
-    agent_view.forget_unavailable()
-    yield
-    agent_view.forget_unavailable()
 
 
 def test_messages_tab_offers_the_most_asked_questions_as_prompts(slack, fake):

@@ -73,19 +73,6 @@ def test_non_utf8_body_is_400(slack, fake):
 
 
 def _raw_post(slack, body, content_type, headers):
-    import time
-    import urllib.error
-    import urllib.request
-
-    from tests.slack.slack_fakes import Response
-
     data = body if isinstance(body, bytes) else body.encode()
-    request = urllib.request.Request(
-        slack.base_url + "/slack/events", data=data, method="POST",
-        headers={"Content-Type": content_type, "X-Slack-Signature": "v0=00", **headers})
-    started = time.perf_counter()
-    try:
-        with urllib.request.urlopen(request, timeout=10) as resp:
-            return Response(resp.status, resp.read(), time.perf_counter() - started)
-    except urllib.error.HTTPError as err:
-        return Response(err.code, err.read(), time.perf_counter() - started)
+    return slack.raw(data, {"Content-Type": content_type, "X-Slack-Signature": "v0=00",
+                            **headers})

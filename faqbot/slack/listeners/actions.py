@@ -28,27 +28,17 @@ from faqbot.slack.blocks import (
     notice,
 )
 from faqbot.slack.failures import failed
-from faqbot.slack.listeners.common import opt_out_reply, post, respond_private, tell_failure
+from faqbot.slack.listeners.common import (
+    actor_id,
+    deliver_privately,
+    opt_out_reply,
+    tell_failure,
+)
 from faqbot.slack.opt_out_status import answer_with_status, workspace_key
 from faqbot.slack.services import services_of
 from faqbot.slack.shared_channels import NO_SHARE
 
 log = logging.getLogger("faqbot.slack")
-
-
-def _user_id(body: dict[str, Any]) -> str | None:
-    user = body.get("user") or {}
-    return user.get("id") if isinstance(user, dict) else None
-
-
-def _deliver(body: dict[str, Any], respond: Respond, client: WebClient, message: Message) -> None:
-    """Privately to the clicker: ephemeral via response_url, or a DM for App Home clicks."""
-    if body.get("response_url"):
-        respond_private(respond, message, replace_original=False)
-    else:
-        user_id = _user_id(body)
-        if user_id:
-            post(client, user_id, message)
 
 
 def share(ack: Ack, body: dict[str, Any], action: dict[str, Any], respond: Respond,
@@ -59,23 +49,23 @@ def share(ack: Ack, body: dict[str, Any], action: dict[str, Any], respond: Respo
         ref = decode_ref(action.get("value"))
         answer = services_of(context).catalog.answer_from_refs(*ref) if ref else None
         if answer is None or not body.get("response_url"):
-            _deliver(body, respond, client, notice(EXPIRED))
+            deliver_privately(body, respond, client, notice(EXPIRED))
             return
         channel = (body.get("channel") or {}).get("id")
         if services_of(context).shared.is_shared(client, channel,
                                                  body.get("is_ext_shared_channel")):
-            _deliver(body, respond, client, notice(NO_SHARE))
+            deliver_privately(body, respond, client, notice(NO_SHARE))
             return
-        message = answer_message(answer, shared_by=_user_id(body), feedback=False,
+        message = answer_message(answer, shared_by=actor_id(body), feedback=False,
                                  show_confidence=False)
         thread = decode_thread(action.get("value"))  # an answer about a message: its thread
         respond(**message.kwargs(), response_type="in_channel", replace_original=False,
                 unfurl_links=False, unfurl_media=False, thread_ts=thread)
-        log.info("shared user=%s faq=%s passages=%d", _user_id(body) or "-",
+        log.info("shared user=%s faq=%s passages=%d", actor_id(body) or "-",
                  ref[0] if ref and ref[0] else "-", len(answer.hits))
     except Exception as exc:
         failed("share", exc)
-        tell_failure("share", lambda m: _deliver(body, respond, client, m))
+        tell_failure("share", lambda m: deliver_privately(body, respond, client, m))
 
 
 def _feedback(verdict: str, ack: Ack, body: dict[str, Any], action: dict[str, Any],
@@ -84,14 +74,14 @@ def _feedback(verdict: str, ack: Ack, body: dict[str, Any], action: dict[str, An
     try:
         ref = decode_ref(action.get("value"))
         if ref is None:
-            _deliver(body, respond, client, notice(EXPIRED))
+            deliver_privately(body, respond, client, notice(EXPIRED))
             return
         services = services_of(context)
         services.feedback.record(verdict, ref[0], ref[1])
         if verdict == "not_helpful":
             services.asker.gaps.record_not_helpful(ref[0], ref[1])
         log.info("feedback verdict=%s faq=%s passages=%d", verdict, ref[0] or "-", len(ref[1]))
-        _deliver(body, respond, client, notice(THANKS))
+        deliver_privately(body, respond, client, notice(THANKS))
     except Exception as exc:
         failed("feedback", exc)
 
@@ -115,7 +105,7 @@ def ask_faq(ack: Ack, body: dict[str, Any], action: dict[str, Any], respond: Res
     services = services_of(context)
 
     def send(message: Message) -> None:
-        _deliver(body, respond, client, message)
+        deliver_privately(body, respond, client, message)
 
     def work() -> None:
         answer = services.asker.answer_faq(action.get("value"))
@@ -125,7 +115,7 @@ def ask_faq(ack: Ack, body: dict[str, Any], action: dict[str, Any], respond: Res
             services.opt_out, workspace_key(context), "", answer.faq,
             answer_message(answer, share=share))
         # the value is logged only when it named a known FAQ entry (an id, never text)
-        log.info("faq button user=%s faq=%s", _user_id(body) or "-",
+        log.info("faq button user=%s faq=%s", actor_id(body) or "-",
                  action.get("value") if answer else "-")
         send(message)
 
@@ -139,11 +129,11 @@ def opt_out(ack: Ack, body: dict[str, Any], respond: Respond, client: WebClient,
     services = services_of(context)
 
     def send(message: Message) -> None:
-        _deliver(body, respond, client, message)
+        deliver_privately(body, respond, client, message)
 
     services.answers.run(
         "opt-out button",
-        lambda: send(opt_out_reply(services, client, _user_id(body),
+        lambda: send(opt_out_reply(services, client, actor_id(body),
                                    team=workspace_key(context))), send)
 
 

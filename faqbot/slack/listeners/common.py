@@ -73,6 +73,23 @@ def post(client: WebClient, channel: str, message: Message, thread_ts: str | Non
                                 unfurl_media=False, **message.kwargs())
 
 
+def actor_id(payload: dict[str, Any]) -> str | None:
+    """The user who clicked or used a shortcut, from an interactivity payload."""
+    user = payload.get("user") or {}
+    return user.get("id") if isinstance(user, dict) else None
+
+
+def deliver_privately(body: dict[str, Any], respond: Callable[..., Any], client: WebClient,
+                      message: Message) -> None:
+    """Privately to the clicker: ephemeral via response_url, or a DM for App Home clicks."""
+    if body.get("response_url"):
+        respond_private(respond, message, replace_original=False)
+    else:
+        user_id = actor_id(body)
+        if user_id:
+            post(client, user_id, message)
+
+
 def respond_private(respond: Callable[..., Any], message: Message, *,
                     replace_original: bool | None = None) -> None:
     """An ephemeral reply through response_url, retried on 404/429/5xx (honouring

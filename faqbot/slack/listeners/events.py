@@ -12,7 +12,6 @@ from typing import Any
 from slack_bolt import App, BoltContext
 from slack_sdk import WebClient
 
-from faqbot.slack.agent_view import show_status
 from faqbot.slack.asking import clean_question
 from faqbot.slack.blocks import Message, help_message, notice, personal_note
 from faqbot.slack.listeners.common import (
@@ -53,7 +52,8 @@ def direct_message(event: dict[str, Any], client: WebClient, context: BoltContex
 
     def work() -> None:
         if event.get("ts"):  # the agent view's "thinking" status; a plain DM ignores it
-            show_status(client, context.team_id or "-", channel, thread_ts or event["ts"])
+            services.agent_view.show_status(client, context.team_id or "-", channel,
+                                            thread_ts or event["ts"])
         team = workspace_key(context)
         reply = services.asker.ask(text, via="dm", user=user_id)
         if reply.opt_out and services.catalog.view().opt_out is not None:

@@ -8,7 +8,6 @@ from typing import Any
 from slack_bolt import App, BoltContext
 from slack_sdk import WebClient
 
-from faqbot.slack.agent_view import suggest_prompts
 from faqbot.slack.blocks import home_view
 from faqbot.slack.blocks.admin import gap_lines
 from faqbot.slack.failures import failed
@@ -24,8 +23,9 @@ def home_opened(event: dict[str, Any], client: WebClient, context: BoltContext) 
     user_id = event.get("user")
     if event.get("tab") == "messages" and user_id and event.get("channel"):
         services = services_of(context)
-        suggest_prompts(client, context.team_id or "-", event["channel"],
-                        services.outcomes.most_asked(services.catalog.view().faq))
+        services.agent_view.suggest_prompts(
+            client, context.team_id or "-", event["channel"],
+            services.outcomes.most_asked(services.catalog.view().faq))
         return
     if event.get("tab") != "home" or not user_id:
         return

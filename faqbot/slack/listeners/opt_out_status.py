@@ -31,7 +31,7 @@ from faqbot.slack.blocks.opt_out_status import (
     status_report,
 )
 from faqbot.slack.later import Send
-from faqbot.slack.listeners.actions import _deliver, _user_id
+from faqbot.slack.listeners.common import actor_id, deliver_privately
 from faqbot.slack.opt_out_status import Change, Place, recorder_role, workspace_key
 from faqbot.slack.services import SlackServices, services_of
 from faqbot.state.opt_out import DECLINE_REASONS
@@ -168,7 +168,7 @@ def _record_click(change: Change, ack: Ack, body: dict[str, Any], respond: Respo
     services = services_of(context)
 
     def send(message: Message) -> None:
-        _deliver(body, respond, client, message)
+        deliver_privately(body, respond, client, message)
 
     def work() -> None:
         day: dt.date | None = None
@@ -185,7 +185,7 @@ def _record_click(change: Change, ack: Ack, body: dict[str, Any], respond: Respo
                 if day is None:
                     send(notice(BAD_DATE))
                     return
-        send(_change(services, client, workspace_key(context).team, _user_id(body), change,
+        send(_change(services, client, workspace_key(context).team, actor_id(body), change,
                      day, reason))
 
     services.answers.run(f"opt-out {change} button", work, send)

@@ -14,7 +14,12 @@ from slack_bolt import Ack, App, BoltContext, Respond
 from slack_sdk import WebClient
 
 from faqbot.slack.blocks import Message
-from faqbot.slack.listeners.common import for_shared_channel, reply_message, respond_private
+from faqbot.slack.listeners.common import (
+    actor_id,
+    for_shared_channel,
+    reply_message,
+    respond_private,
+)
 from faqbot.slack.opt_out_status import answer_with_status, workspace_key
 from faqbot.slack.services import services_of
 
@@ -29,7 +34,7 @@ def ask_about_message(ack: Ack, shortcut: dict[str, Any], respond: Respond,
     message = shortcut.get("message") or {}
     text = message.get("text") or ""
     thread_ts = message.get("thread_ts") or message.get("ts")
-    user_id = (shortcut.get("user") or {}).get("id")
+    user_id = actor_id(shortcut)
 
     def send(reply: Message) -> None:
         respond_private(respond, reply)
