@@ -169,13 +169,13 @@ def _free_port() -> int:
 
 
 def wait_healthy(base_url: str, timeout: float, alive: Callable[[], bool]) -> float:
-    """Seconds until GET /healthz answers 200; RuntimeError on timeout or early exit."""
+    """Seconds until GET /readyz answers 200; RuntimeError on timeout or early exit."""
     started = time.perf_counter()
     while time.perf_counter() - started < timeout:
         if not alive():
             raise RuntimeError("the server exited during start-up")
         try:
-            with urllib.request.urlopen(base_url + "/healthz", timeout=2) as response:
+            with urllib.request.urlopen(base_url + "/readyz", timeout=2) as response:
                 if response.status == 200:
                     return time.perf_counter() - started
         except OSError:

@@ -8,11 +8,14 @@ server computes answers in one worker process of its own, started with a higher 
 acks are served by a process that mostly waits on sockets, and the kernel gives it the cores
 first when both want them. Answers queue in the worker; acks do not.
 
-The worker loads the model and the index version named by ``CURRENT`` in the index folder, and
-follows it: before each question it checks ``CURRENT`` (one small file read) and loads the new
-version when the server has reloaded or rolled back. The question crosses a local pipe to the
-worker and the Answer comes back; neither is written anywhere. A failure inside the worker comes
-back as :class:`AnswerWorkerError` carrying only the exception's class and place.
+The worker is the only process of a replica that holds the model (the server does not import
+torch): the server's index builds embed through it (``faqbot.worker_embedder``), one batch per
+call, so questions interleave with a build's batches. The worker loads the model and the index
+version named by ``CURRENT`` in the index folder, and follows it: before each question it
+checks ``CURRENT`` (one small file read) and loads the new version when the server has
+reloaded or rolled back. The question crosses a local pipe to the worker and the Answer comes
+back; neither is written anywhere. A failure inside the worker comes back as
+:class:`AnswerWorkerError` carrying only the exception's class and place.
 """
 
 from __future__ import annotations
@@ -89,6 +92,15 @@ class WorkerConfig:
     embedder_factory: Callable[[], Embedder] | None = None
 
     @classmethod
+    def from_settings(cls, settings: Settings, ranking: RankingConfig,
+                      embedder_factory: Callable[[], Embedder] | None = None) -> WorkerConfig:
+        """The worker for a server that holds no model: the model ``settings`` name, or
+        ``embedder_factory`` when given."""
+        return cls(embedding_model=settings.embedding_model, index_dir=settings.index_dir,
+                   log_level=settings.log_level, niceness=WORKER_NICENESS, ranking=ranking,
+                   embedder_factory=embedder_factory)
+
+    @classmethod
     def from_engine(cls, settings: Settings, engine: Engine) -> WorkerConfig:
         """The worker for the server's engine: same model, same ranking settings."""
         embedder = engine.embedder
@@ -137,25 +149,56 @@ class ProcessAnswerer:
             initializer=_init_worker, initargs=(self.config,))
         return self._pool
 
+    def load_model(self) -> ModelInfo:
+        """Start the worker and wait until its model is loaded (no index needed yet).
+
+        Raises AnswerWorkerError naming why when the worker cannot load it.
+        """
+        try:
+            info: ModelInfo = self._call(self._current_pool(), _describe,
+                                         timeout=START_TIMEOUT_S)
+        except BrokenProcessPool:
+            raise AnswerWorkerError("the answer worker process exited while loading the "
+                                    "model") from None
+        return info
+
+    def embedder(self) -> Embedder:
+        """An embedder for this process that embeds in the worker (index builds)."""
+        from faqbot.worker_embedder import worker_embedder
+
+        return worker_embedder(self.load_model(), self.run)
+
     def answer(self, question: str, top_k: int) -> Answer:
         """The worker's answer; one restart and retry if the worker had died."""
+        answer: Answer = self.run(_answer, question, top_k)
+        self.healthy = True
+        return answer
+
+    def run(self, fn: Callable[..., Any], *args: object) -> Any:
+        """``fn(*args)`` in the worker (a module-level function); one restart and retry if the
+        worker had died."""
         if self._closed:
             raise AnswerWorkerError("the answer worker is closed")
         pool = self._current_pool()
         try:
-            answer: Answer = self._call(pool, _answer, question, top_k)
-            self.healthy = True
-            return answer
+            return self._call(pool, fn, *args)
         except BrokenProcessPool:
             log.warning("answer worker stopped unexpectedly; starting a new one")
             pool = self._replace(pool)
             self._check(pool)
         try:
-            answer = self._call(pool, _answer, question, top_k)
-            self.healthy = True
-            return answer
+            return self._call(pool, fn, *args)
         except BrokenProcessPool:
             raise AnswerWorkerError("the answer worker stopped twice in a row") from None
+
+    def alive(self) -> bool:
+        """Whether the worker process runs now (no round trip: it may be busy answering)."""
+        with self._lock:
+            pool = self._pool
+        if pool is None or self._closed:
+            return False
+        processes = getattr(pool, "_processes", None) or {}
+        return any(p.is_alive() for p in processes.values())
 
     def _check(self, pool: ProcessPoolExecutor) -> None:
         """Ask a (re)started worker what it answers from; report a problem (a corrupted
@@ -213,19 +256,20 @@ class ProcessAnswerer:
             pool.shutdown(wait=True, cancel_futures=True)
 
 
-def make_answerer(settings: Settings, engine: Engine) -> Answerer:
-    """A started ProcessAnswerer when ``settings.answer_process``, else a LocalAnswerer."""
-    if not settings.answer_process:
-        return LocalAnswerer(engine)
-    answerer = ProcessAnswerer(WorkerConfig.from_engine(settings, engine))
-    seconds = answerer.start()
-    log.info("answer worker ready in %.1f s (nice +%d)", seconds, answerer.config.niceness)
-    return answerer
+@dataclass(frozen=True)
+class ModelInfo:
+    """What the server knows of the worker's model: enough to build an index through it."""
+
+    model_id: str
+    dim: int
+    tokens: bool  # it gives content-token vectors too (faqbot.embedding.TokenEmbedder)
 
 
 # -- inside the worker process ---------------------------------------------------------------
 
 _worker: _Worker | None = None
+#: why the model could not be loaded (our own error's message, else the class and place)
+_init_error: str | None = None
 
 
 class _Worker:
@@ -286,7 +330,7 @@ class _Worker:
 
 
 def _init_worker(config: WorkerConfig) -> None:
-    global _worker
+    global _worker, _init_error
     from faqbot.privacy import configure_logging
 
     _follow_parent()
@@ -298,7 +342,8 @@ def _init_worker(config: WorkerConfig) -> None:
         _worker = None
         from faqbot.privacy import describe_exception
 
-        log.error("answer worker could not load the model: %s", describe_exception(exc))
+        _init_error = str(exc) if isinstance(exc, FaqbotError) else describe_exception(exc)
+        log.error("answer worker could not load the model: %s", _init_error)
 
 
 def _follow_parent() -> None:
@@ -326,8 +371,36 @@ def _follow_parent() -> None:
 
 def _require_worker() -> _Worker:
     if _worker is None:
-        raise AnswerWorkerError("the answer worker could not load the model (see its log)")
+        raise AnswerWorkerError(f"the answer worker could not load the model: "
+                                f"{_init_error or 'see its log'}")
     return _worker
+
+
+def _describe() -> ModelInfo:
+    """The worker's model (waits for it to load: the pool runs the initializer first)."""
+    from faqbot.embedding import TokenEmbedder
+
+    embedder = _require_worker().embedder
+    return ModelInfo(model_id=embedder.model_id, dim=int(embedder.dim),
+                     tokens=isinstance(embedder, TokenEmbedder))
+
+
+def _vocabulary() -> frozenset[str]:
+    return frozenset(getattr(_require_worker().embedder, "vocabulary", ()))
+
+
+def _embed(texts: list[str]) -> Any:
+    """One batch of document texts (an index build), embedded by the worker's model."""
+    return _require_worker().embedder.embed(texts)
+
+
+def _embed_with_tokens(texts: list[str]) -> Any:
+    from faqbot.embedding import TokenEmbedder
+
+    embedder = _require_worker().embedder
+    if not isinstance(embedder, TokenEmbedder):
+        raise AnswerWorkerError("the worker's model gives no token vectors")
+    return embedder.embed_with_tokens(texts)
 
 
 def _answer(question: str, top_k: int) -> Answer:

@@ -77,11 +77,16 @@ def best_sentence(
 
 @dataclass
 class Engine:
-    """The loaded model and the index version in service; swaps are atomic, reads lock-free."""
+    """The loaded model and the index version in service; swaps are atomic, reads lock-free.
+
+    ``eager``: a swap prepares the new snapshot for ranking first (so no question waits);
+    False in a server whose answers are computed in the answer worker (prepared on first use).
+    """
 
     embedder: Embedder
     snapshot: Snapshot
     config: RankingConfig = field(default_factory=RankingConfig)
+    eager: bool = True
     _swap_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def answer(self, question: str, top_k: int = 3) -> Answer:
@@ -135,8 +140,9 @@ class Engine:
         return shape_answer(snapshot, ranked, self.config, top_k)
 
     def swap(self, snapshot: Snapshot) -> Snapshot:
-        """Put a new snapshot in service (prepared first, so no question waits); return the old."""
-        prepare(snapshot, self.embedder)
+        """Put a new snapshot in service (prepared first when ``eager``); return the old."""
+        if self.eager:
+            prepare(snapshot, self.embedder)
         with self._swap_lock:
             old, self.snapshot = self.snapshot, snapshot
         return old

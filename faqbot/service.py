@@ -152,13 +152,15 @@ def open_engine(
     progress: Progress | None = None,
     on_build: Callable[[BuildReport], None] | None = None,
     on_notice: Callable[[StartupNotice], None] | None = None,
+    eager: bool = True,
 ) -> Engine:
     """Load the model, update the index if stale or corrupt, and return a ready Engine.
 
     Knowledge files in error do not stop the start: the rest is served (see
     :func:`_startup_index`), a warning naming each file and line is logged, and ``on_notice``
     gets a :class:`StartupNotice` to tell the admins. KnowledgeError only when nothing at
-    all can be served.
+    all can be served. ``eager=False``: the engine does not prepare snapshots for ranking (a
+    server that answers in the answer worker; see :class:`faqbot.search.Engine`).
     """
     embedder = embedder or load_embedder(settings.embedding_model)
     report, notice = _startup_index(settings, embedder, progress)
@@ -172,6 +174,7 @@ def open_engine(
         if on_notice is not None:
             on_notice(notice)
     snapshot = IndexStore(settings.index_dir).load()
-    engine = Engine(embedder=embedder, snapshot=snapshot, config=ranking_config(settings))
+    engine = Engine(embedder=embedder, snapshot=snapshot, config=ranking_config(settings),
+                    eager=eager)
     engine.swap(snapshot)  # prepares keyword index and FAQ map before the first question
     return engine

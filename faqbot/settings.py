@@ -70,6 +70,10 @@ class Settings(BaseSettings):
         validation_alias=AliasChoices("SLACK_SIGNING_SECRET", "FAQBOT_SLACK_SIGNING_SECRET"),
     )
     port: int = Field(3000, validation_alias=AliasChoices("PORT", "FAQBOT_PORT"))
+    health_port: int | None = Field(
+        None, ge=0, le=65535, description="Socket Mode: the port of /healthz and /readyz "
+        "(default: PORT; 0 turns them off). HTTP mode serves them on PORT.",
+    )
 
     @field_validator("admin_user_ids", mode="before")
     @classmethod

@@ -16,7 +16,7 @@ import os
 import signal
 import sys
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -26,14 +26,16 @@ from faqbot.errors import ConfigError, FaqbotError
 from faqbot.privacy import configure_logging, describe_exception
 from faqbot.settings import Settings
 from faqbot.slack.failures import fatal_cause
+from faqbot.slack.health import ALIVE_PATH, READY_PATH, Check, HealthServer, readiness
 
 if TYPE_CHECKING:  # the Slack services import the engine: loaded late, when serving
+    from faqbot.embedding import Embedder
     from faqbot.slack.services import SlackServices
 
 log = logging.getLogger("faqbot.slack")
 
 EVENTS_PATH = "/slack/events"
-HEALTH_PATH = "/healthz"
+HEALTH_PATH = ALIVE_PATH
 #: gunicorn's code for "the application could not be loaded"; the master then stops.
 APP_LOAD_ERROR = 4
 #: A silent worker is restarted after this long; generous, as the worker loads the model first.
@@ -50,26 +52,28 @@ StartResponse = Callable[..., Any]
 
 
 class SlackWSGI:
-    """The WSGI app: POST /slack/events → Bolt, GET /healthz → 200 when ready (503 before)."""
+    """The WSGI app: POST /slack/events → Bolt; GET /healthz → 200 (alive); GET /readyz →
+    200 when every readiness check passes, else 503 naming the failing ones
+    (``faqbot.slack.health``); 503 "loading" before the app is attached."""
 
     def __init__(self, app: App | None = None) -> None:
         self._handler: Any = None
         self._on_close: Callable[[], None] | None = None
-        self._healthy: Callable[[], bool] | None = None
+        self._checks: Mapping[str, Check] = {}
         self.app: App | None = None
         if app is not None:
             self.attach(app)
 
     def attach(self, app: App, on_close: Callable[[], None] | None = None,
-               healthy: Callable[[], bool] | None = None) -> None:
+               checks: Mapping[str, Check] | None = None) -> None:
         """Start serving Slack requests with this app (the engine behind it is loaded);
-        ``on_close`` stops its background work; ``healthy`` says whether it can answer."""
+        ``on_close`` stops its background work; ``checks`` say whether it is ready."""
         from faqbot.slack.edge import EdgeRequestHandler
 
         self._handler = EdgeRequestHandler(app, path=EVENTS_PATH)
         self.app = app
         self._on_close = on_close
-        self._healthy = healthy
+        self._checks = dict(checks or {})
 
     def close(self) -> None:
         """Stop the app's background work (gunicorn calls this as the worker exits)."""
@@ -82,14 +86,14 @@ class SlackWSGI:
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         method, path = environ.get("REQUEST_METHOD", "GET"), environ.get("PATH_INFO", "")
-        if path == HEALTH_PATH and method in ("GET", "HEAD"):
+        if path == ALIVE_PATH and method in ("GET", "HEAD"):
+            return _plain(start_response, "200 OK", b"ok\n")
+        if path == READY_PATH and method in ("GET", "HEAD"):
             if not self.ready:
-                status, body = "503 Service Unavailable", b"loading\n"
-            elif self._healthy is not None and not self._healthy():
-                status, body = "503 Service Unavailable", b"no index version can be loaded\n"
-            else:
-                status, body = "200 OK", b"ok\n"
-            return _plain(start_response, status, body)
+                return _plain(start_response, "503 Service Unavailable", b"loading\n")
+            state = readiness(self._checks)
+            status = "200 OK" if state.ready else "503 Service Unavailable"
+            return _plain(start_response, status, state.body())
         if path == EVENTS_PATH and method == "POST":
             if not self.ready:
                 return _plain(start_response, "503 Service Unavailable", b"loading\n")
@@ -138,14 +142,23 @@ class Running:
         """Stop the watcher, drain the answer work, stop the worker (safe to call twice)."""
         shutdown(self)
 
-    def healthy(self) -> bool:
-        """False while the answer worker has no index version it can answer from."""
-        return bool(getattr(self.services.asker.answerer, "healthy", True))
+    def checks(self) -> dict[str, Check]:
+        """What ``/readyz`` checks: index, answer worker, Redis when configured."""
+        from faqbot.slack.health import service_checks
+
+        return service_checks(self.services)
 
 
-def build(settings: Settings, *, debounce_ms: int | None = None) -> Running:
-    """Load the engine (model + index, building it if stale) and the answer worker, create the
-    app, start hot reload.
+def build(settings: Settings, *, debounce_ms: int | None = None,
+          embedder_factory: Callable[[], Embedder] | None = None) -> Running:
+    """Start the answer worker (it loads the model), bring the index up to date (embedding in
+    the worker), create the app, start hot reload.
+
+    One model per replica: with ``settings.answer_process`` (the default) only the answer
+    worker loads the model; this process never imports torch, and its index builds (start-up,
+    reload, repair) embed through the worker (``faqbot.worker_embedder``). Without it, this
+    process loads the model and answers itself. ``embedder_factory`` replaces the model the
+    settings name (importable by name, as the worker builds it too: tests' fake model).
 
     The knowledge folder is watched from then on (``services.reloader``); a failed reload
     keeps the last good index in service and DMs the admins. Knowledge files in error at
@@ -153,17 +166,35 @@ def build(settings: Settings, *, debounce_ms: int | None = None) -> Running:
     notice once the app runs, and the reloader's status says ``failed`` with those problems.
     Call :func:`shutdown` to stop.
     """
-    from faqbot.answerer import ProcessAnswerer, make_answerer
-    from faqbot.service import StartupNotice, open_engine
+    from faqbot.answerer import Answerer, LocalAnswerer, ProcessAnswerer, WorkerConfig
+    from faqbot.service import StartupNotice, open_engine, ranking_config
     from faqbot.slack.admin import start_reloader, tell_startup
     from faqbot.slack.app import create_app
     from faqbot.slack.reminders import start_reminders
     from faqbot.slack.services import build_services
 
     notices: list[StartupNotice] = []
-    engine = open_engine(settings, on_build=lambda r: log.info("%s", r.summary()),
-                         on_notice=notices.append)
-    answerer = make_answerer(settings, engine)  # the worker is ready before we listen
+
+    def on_build(report: Any) -> None:
+        log.info("%s", report.summary())
+
+    answerer: Answerer
+    if settings.answer_process:
+        worker = ProcessAnswerer(WorkerConfig.from_settings(settings, ranking_config(settings),
+                                                            embedder_factory))
+        try:
+            engine = open_engine(settings, worker.embedder(), on_build=on_build,
+                                 on_notice=notices.append, eager=False)
+            seconds = worker.start()  # the worker is ready before we listen
+        except BaseException:
+            worker.close()
+            raise
+        log.info("answer worker ready in %.1f s (nice +%d)", seconds, worker.config.niceness)
+        answerer = worker
+    else:
+        engine = open_engine(settings, embedder_factory() if embedder_factory else None,
+                             on_build=on_build, on_notice=notices.append)
+        answerer = LocalAnswerer(engine)
     try:
         services = build_services(settings, engine, answerer)
         app = create_app(settings, engine, services=services)
@@ -215,28 +246,42 @@ def run(settings: Settings) -> int:
         return 1
 
 
-def run_socket_mode(settings: Settings, stop: threading.Event | None = None) -> int:
+def run_socket_mode(settings: Settings, stop: threading.Event | None = None, *,
+                    embedder_factory: Callable[[], Embedder] | None = None) -> int:
     """Load the engine, then connect over Socket Mode and serve until SIGINT/SIGTERM.
 
     ``stop`` ends the loop too (tests); hot reload runs for as long as the connection.
+    ``/healthz`` and ``/readyz`` are served on ``settings.health_port`` (``PORT`` when unset,
+    off when 0) from the start; ready also means the WebSocket is connected.
     """
     from slack_bolt.adapter.socket_mode import SocketModeHandler
 
     assert settings.slack_app_token is not None
-    running = build(settings)
-    handler = SocketModeHandler(running.app, settings.slack_app_token.get_secret_value())
     stop = stop or threading.Event()
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    checks: dict[str, Check] = {"loaded": lambda: False}
+    port = settings.port if settings.health_port is None else settings.health_port
+    health = HealthServer(port, checks).start() if port else None
     try:
-        handler.connect()
-        log.info("connected in Socket Mode; index version %s",
-                 running.services.catalog.view().version)
-        with contextlib.suppress(KeyboardInterrupt):
-            stop.wait()
-        handler.close()
+        running = build(settings, embedder_factory=embedder_factory)
+        handler = SocketModeHandler(running.app, settings.slack_app_token.get_secret_value())
+        try:
+            handler.connect()
+            log.info("connected in Socket Mode; index version %s",
+                     running.services.catalog.view().version)
+            if health is not None:
+                health.checks = {**running.checks(), "socket": handler.client.is_connected}
+            with contextlib.suppress(KeyboardInterrupt):
+                stop.wait()
+            if health is not None:
+                health.checks = {"stopping": lambda: False}
+            handler.close()
+        finally:
+            shutdown(running)
     finally:
-        shutdown(running)
+        if health is not None:
+            health.close()
     return 0
 
 
@@ -284,7 +329,7 @@ def _gunicorn_app(settings: Settings) -> Any:
             configure_logging(settings.log_level)  # the worker's own handlers
             try:
                 running = build(settings)
-                self.wsgi_app.attach(running.app, running.close, running.healthy)
+                self.wsgi_app.attach(running.app, running.close, running.checks())
             except FaqbotError as exc:
                 print(f"faqbot: error: {exc}", file=sys.stderr, flush=True)
                 sys.exit(APP_LOAD_ERROR)

@@ -68,6 +68,8 @@ class SlackServices:
     agent_view: AgentView = field(default_factory=AgentView)
     reloader: Reloader | None = None
     reminders: Reminders | None = None
+    #: the Redis client when ``FAQBOT_REDIS_URL`` is set (``/readyz`` pings it)
+    redis: Any = None
 
     def internal_docs(self) -> frozenset[str]:
         """The documents of kind ``internal`` in service (never quoted in shared channels)."""
@@ -96,6 +98,7 @@ def build_services(settings: Settings, engine: Engine, answerer: Answerer | None
     catalog = Catalog(engine)
     counters: CounterStore = MemoryCounters()
     seen: RedisSeen | None = None
+    client: Any = None
     if settings.redis_url:  # shared by replicas and kept across restarts
         client = connect(settings.redis_url.get_secret_value())
         counters = RedisCounters(client)
@@ -111,7 +114,7 @@ def build_services(settings: Settings, engine: Engine, answerer: Answerer | None
         answers=Later(ANSWER_THREADS, name="faqbot-answer"),
         admin_work=Later(ADMIN_WORKERS, name="faqbot-admin"),
         admins=frozenset(settings.admin_user_ids),
-        opt_out=opt_out or open_opt_out_status(settings),
+        opt_out=opt_out or open_opt_out_status(settings), redis=client,
     )
 
 

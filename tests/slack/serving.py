@@ -25,13 +25,12 @@ SCRIPT = """
 import sys
 
 from tests.fakes import FakeEmbedder
-import faqbot.service as service
+import faqbot.embedding as embedding
 from faqbot.settings import load_settings
 from faqbot.slack.runner import run
 
-real_open_engine = service.open_engine
-service.open_engine = lambda settings, embedder=None, **kw: real_open_engine(
-    settings, FakeEmbedder(), **kw)
+# the fake model where the real one would load: the answer worker (it imports this script)
+embedding.load_embedder = lambda spec: FakeEmbedder()
 DRAIN_S = {drain!r}
 if DRAIN_S is not None:
     import faqbot.slack.runner as runner
@@ -76,7 +75,7 @@ class Server:
         deadline = time.monotonic() + timeout
         while True:
             try:
-                if self.sender.get("/healthz").status == 200:
+                if self.sender.get("/readyz").status == 200:
                     return
             except OSError:
                 pass

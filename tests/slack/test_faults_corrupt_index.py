@@ -59,23 +59,24 @@ def test_corrupt_version_in_service_then_worker_restart(tmp_path, fake):
         store.load()  # the new version loads
         fake.wait_for(lambda c: c.name == "chat.postMessage" and "problem is gone" in c.text,
                       timeout=20)
-        assert server.sender.get("/healthz").status == 200
+        assert server.sender.get("/readyz").status == 200
     finally:
         assert server.stop() == 0
         server.kill_group()
 
 
-def test_healthz_is_503_while_no_index_version_can_answer(fake, app):
+def test_readyz_is_503_while_no_index_version_can_answer(fake, app):
     state = {"healthy": False}
     wsgi = SlackWSGI()
-    wsgi.attach(app, healthy=lambda: state["healthy"])
+    wsgi.attach(app, checks={"worker": lambda: state["healthy"]})
     server, url = serve_wsgi(wsgi)
     try:
         sender = SlackSender(url, fake)
-        response = sender.get("/healthz")
-        assert response.status == 503 and b"no index version" in response.body
+        response = sender.get("/readyz")
+        assert response.status == 503 and response.body == b"not ready: worker\n"
+        assert sender.get("/healthz").status == 200  # alive all the same
         state["healthy"] = True
-        assert sender.get("/healthz").status == 200
+        assert sender.get("/readyz").status == 200
     finally:
         server.shutdown()
         server.server_close()

@@ -19,7 +19,6 @@ from typing import Any
 
 import pytest
 
-from faqbot import service
 from faqbot.slack import runner
 from faqbot.slack.blocks import FRIENDLY_ERROR, NOT_ALLOWED
 from faqbot.slack.runner import SlackWSGI
@@ -77,11 +76,9 @@ def live(tmp_path: Path, fake: FakeSlack, monkeypatch: pytest.MonkeyPatch,
     shutil.copytree(KNOWLEDGE, knowledge)
     for name, text in getattr(request, "param", {}).items():
         (knowledge / name).write_text(text, "utf-8")
-    embedder = FakeEmbedder()
-    monkeypatch.setattr(service, "load_embedder", lambda spec: embedder)
     settings = make_settings(tmp_path / "index", fake.api_url, knowledge_dir=knowledge,
                              admin_user_ids=[ADMIN, ADMIN2])
-    running = runner.build(settings, debounce_ms=DEBOUNCE_MS)
+    running = runner.build(settings, debounce_ms=DEBOUNCE_MS, embedder_factory=FakeEmbedder)
     reloader = running.services.reloader
     assert reloader is not None and reloader._thread is not None
     server, url = serve_wsgi(SlackWSGI(running.app))
@@ -331,14 +328,14 @@ def test_socket_mode_run_hot_reloads_and_stops_the_watcher(tmp_path: Path, fake:
 
     knowledge = tmp_path / "knowledge"
     shutil.copytree(KNOWLEDGE, knowledge)
-    monkeypatch.setattr(service, "load_embedder", lambda spec: FakeEmbedder())
     server = FakeSocketMode()
     monkeypatch.setattr(fake, "ws_url", server.url)
     settings = make_settings(tmp_path / "index", fake.api_url, knowledge_dir=knowledge,
-                             slack_app_token=APP_TOKEN, admin_user_ids=[ADMIN])
+                             slack_app_token=APP_TOKEN, admin_user_ids=[ADMIN], health_port=0)
     stop = threading.Event()
     result: list[int] = []
-    thread = threading.Thread(target=lambda: result.append(runner.run_socket_mode(settings, stop)))
+    thread = threading.Thread(target=lambda: result.append(
+        runner.run_socket_mode(settings, stop, embedder_factory=FakeEmbedder)))
     thread.start()
     n = iter(range(100))
 

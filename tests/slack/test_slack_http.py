@@ -30,19 +30,22 @@ def test_unsigned_event_is_rejected(slack, fake):
 
 def test_healthz_and_routing(slack):
     assert slack.get("/healthz").status == 200
+    assert slack.get("/readyz").status == 200
     assert slack.get("/slack/events").status == 404
     assert slack.get("/elsewhere").status == 404
 
 
-def test_healthz_is_503_until_the_app_is_attached(fake, app):
+def test_readyz_is_503_until_the_app_is_attached_healthz_is_alive(fake, app):
     wsgi = SlackWSGI()
     server, url = serve_wsgi(wsgi)
     try:
         sender = SlackSender(url, fake)
-        assert sender.get("/healthz").status == 503
+        assert sender.get("/healthz").status == 200  # alive while loading
+        loading = sender.get("/readyz")
+        assert loading.status == 503 and loading.body == b"loading\n"
         assert sender.command("hello").status == 503
         wsgi.attach(app)
-        assert sender.get("/healthz").status == 200
+        assert sender.get("/readyz").status == 200
     finally:
         server.shutdown()
         server.server_close()

@@ -35,13 +35,12 @@ SCRIPT = """
 import sys
 
 from tests.fakes import FakeEmbedder
-import faqbot.service as service
+import faqbot.embedding as embedding
 from faqbot.settings import load_settings
 from faqbot.slack.runner import run
 
-real_open_engine = service.open_engine
-service.open_engine = lambda settings, embedder=None, **kw: real_open_engine(
-    settings, FakeEmbedder(), **kw)
+# the fake model where the real one would load: the answer worker (it imports this script)
+embedding.load_embedder = lambda spec: FakeEmbedder()
 if __name__ == "__main__":  # the answer worker is spawned: it imports this script again
     sys.exit(run(load_settings(knowledge_dir={knowledge!r}, index_dir={index!r}, port={port},
                                slack_api_url={api!r}, slack_bot_token={token!r},
@@ -64,7 +63,7 @@ def test_http_mode_under_gunicorn(tmp_path, fake):
         deadline = time.monotonic() + 30
         while True:
             try:
-                if sender.get("/healthz").status == 200:
+                if sender.get("/readyz").status == 200:
                     break
             except OSError:
                 pass
