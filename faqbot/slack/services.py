@@ -88,6 +88,8 @@ class SlackServices:
         self.admin_work.close()
         self.asker.answerer.close()
         self.opt_out.close()
+        if self.redis is not None:
+            self.redis.close()  # its pooled connections
 
 
 def build_services(settings: Settings, engine: Engine, answerer: Answerer | None = None,
