@@ -4,7 +4,7 @@
     python -m bench --quick         # small sizes, a few minutes
     python -m bench --only latency,quality --out /tmp/reports
 
-Sections: latency, indexing, startup, load, quality. Questions are our own bench sets; no
+Sections: latency, indexing, startup, load, replica, quality. Questions are our own bench sets; no
 question text is printed, only counts and timings.
 """
 
@@ -24,7 +24,7 @@ from typing import Any
 from bench.common import MODEL_SPEC, REPO, CpuMeter, bench_questions, load_embedder, machine
 from bench.corpus import BUNDLED
 
-SECTIONS = ("latency", "indexing", "startup", "load", "quality")
+SECTIONS = ("latency", "indexing", "startup", "load", "replica", "quality")
 FULL_SIZES = (100, 10_000, 100_000)
 QUICK_SIZES = (100, 1_000)
 #: The what-if run: answers computed in the server process, as before the answer worker.
@@ -61,6 +61,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--indexing-files", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--load-commands", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--load-levels", help=argparse.SUPPRESS)
+    parser.add_argument("--replica-questions", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--policies", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--server", choices=("gunicorn", "inprocess"), default=None,
                         help=argparse.SUPPRESS)
@@ -263,6 +264,13 @@ def main(argv: list[str] | None = None) -> int:
         finally:
             fake.close()
 
+    def replica() -> dict[str, Any]:
+        from bench import replica as rp
+
+        knowledge, index = bundled()
+        count = args.replica_questions or 1000
+        return rp.run(knowledge, index, questions, count, workdir, args.embedder, log=log)
+
     def quality() -> dict[str, Any]:
         from bench import quality as qa
 
@@ -273,6 +281,7 @@ def main(argv: list[str] | None = None) -> int:
         section("indexing", indexing)
         section("startup", startup)
         section("load", load)
+        section("replica", replica)
         section("quality", quality)
     finally:
         if not args.keep:

@@ -84,6 +84,18 @@ def targets(result: dict[str, Any]) -> list[dict[str, Any]]:
         worst = max(large["rss_idle_mb"], large["rss_after_questions_mb"])
         where = f"{large['passages']:,} passages loaded ({large.get('index_type')} index)"
         add("RSS < 700 MB with 100k passages loaded", f"{worst:.0f} MB", worst < 700, where)
+    replica = result.get("replica")
+    if replica:
+        after = replica["after_questions"]
+        rss, ready = after["total_rss_mb"], replica["ready_s"]
+        where = (f"{len(after['processes'])} processes, {replica['questions']:,} questions; "
+                 f"load average at ready {replica['load_avg_at_ready'][0]:.2f}")
+        add("one replica < 650 MB RSS (every process) after 1,000 questions",
+            f"{rss:.0f} MB", rss < replica["targets"]["rss_mb"]
+            and replica["questions"] >= 1000, where)
+        add("one replica start → ready < 10 s (quiet machine)", f"{ready:.1f} s",
+            ready < replica["targets"]["ready_s"],
+            f"load average before start {replica['load_avg_before'][0]:.2f}")
     quality = result.get("quality")
     if quality:
         r = quality["rankers"]
@@ -287,8 +299,37 @@ def _load(ld: dict[str, Any]) -> list[str]:
     return lines
 
 
+def _replica(rp: dict[str, Any]) -> list[str]:
+    lines = ["## 5. One replica: start to ready, memory of every process", "",
+             f"{rp['mode']}, model {rp['model']}, started fresh on the bundled index already "
+             "on disk; start → ready is from just before the process starts to the first "
+             f"`GET /readyz` 200: **{rp['ready_s']:.1f} s**. Then {rp['questions']:,} "
+             f"signed `/privacy` commands over HTTP ({rp['acked']:,} acked, "
+             f"{rp['answered']:,} answered in {rp['answering_s']:.0f} s, answer p50/p95 "
+             f"{_f(rp['answer'].get('median'))} / {_f(rp['answer'].get('p95'))} ms). "
+             "Memory from /proc per process: VmRSS (the target's measure: pages shared "
+             "between processes count once per process), Pss (shared pages split), VmHWM "
+             "(peak).", ""]
+    rows = []
+    for moment in ("at_ready", "after_questions"):
+        for p in rp[moment]["processes"]:
+            rows.append([moment.replace("_", " "), p["role"], p["rss_mb"], p["pss_mb"],
+                         p["peak_rss_mb"], "yes" if p["torch_loaded"] else "no"])
+        total = rp[moment]
+        rows.append([moment.replace("_", " "), "**replica total**", total["total_rss_mb"],
+                     total["total_pss_mb"], total["total_peak_rss_mb"],
+                     f"{total['processes_with_torch']} process(es)"])
+    lines += _table(["when", "process", "RSS MB", "PSS MB", "peak RSS MB", "torch loaded"],
+                    rows)
+    lines += ["", "Load average (1, 5, 15 min) before start "
+              f"{', '.join(f'{x:.2f}' for x in rp['load_avg_before'])}; at ready "
+              f"{', '.join(f'{x:.2f}' for x in rp['load_avg_at_ready'])}; after the questions "
+              f"{', '.join(f'{x:.2f}' for x in rp['load_avg_after'])}."]
+    return lines
+
+
 def _quality(q: dict[str, Any]) -> list[str]:
-    return ["## 5. Retrieval quality on PolicyQA (dev)", "",
+    return ["## 6. Retrieval quality on PolicyQA (dev)", "",
             f"{q['pairs']:,} (policy, question) pairs over {q['policies']} policies "
             f"({q['seconds']:.0f} s). Ahmad et al. 2020, OPP-115 texts (Wilson et al. 2016).",
             "", format_table(q["rankers"])]
@@ -320,7 +361,8 @@ def markdown(result: dict[str, Any]) -> str:
                                                 None: "–"}[t["met"]], t["measured"]]
                      for t in result["targets"]])
     for key, render in (("latency", _latency), ("indexing", _indexing),
-                        ("startup", _startup), ("load", _load), ("quality", _quality)):
+                        ("startup", _startup), ("load", _load), ("replica", _replica),
+                        ("quality", _quality)):
         if key in result:
             lines += ["", *render(result[key])]
         elif key in result.get("errors", {}):
