@@ -3,22 +3,19 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
-TORCH_VERSION ?= 2.13.0
 
 .PHONY: run test setup lint bench clean postgresql redis-server
 
-$(STAMP): pyproject.toml
-	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
-	# CPU build of torch first: a plain "torch" requirement would pull a multi-GB CUDA build.
-	$(BIN)/pip install --quiet torch==$(TORCH_VERSION)
-	$(BIN)/pip install --quiet -e '.[test]'
+# the same install script as the container image (Dockerfile): CPU torch first, then faqbot
+$(STAMP): pyproject.toml scripts/install.sh
+	PYTHON=$(PYTHON) scripts/install.sh $(VENV) dev
 	touch $(STAMP)
 
 setup: $(STAMP)
 
+# the same start script as the container image
 run: $(STAMP)
-	HF_HUB_OFFLINE=1 $(BIN)/python app.py
+	VENV=$(VENV) scripts/start.sh
 
 test: $(STAMP) postgresql redis-server
 	$(BIN)/ruff check .
