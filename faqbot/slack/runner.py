@@ -1,11 +1,13 @@
 """Serve the Slack app: Socket Mode when SLACK_APP_TOKEN is set, else HTTP behind gunicorn.
 
-HTTP mode runs one gunicorn ``gthread`` worker, so the model loads once, and the worker
-loads it before it accepts a request. The model is not loaded in the gunicorn master: PyTorch
-used before ``fork()`` leaves the child's OpenMP pool deadlocked on its first inference
-(measured with torch 2.13 CPU). The master only checks the knowledge folder, so a broken
-folder fails fast with one line. Answers are computed in a spawned worker process of the
-server's own (``faqbot.answerer``), ready before the first request is accepted.
+HTTP mode runs one gunicorn ``gthread`` worker. Answers are computed in a spawned worker
+process of the server's own (``faqbot.answerer``), ready before the first request is
+accepted, and that answer worker is the only process that loads the model: neither the
+gunicorn master nor its worker imports torch (the worker's index builds embed through the
+answer worker, ``faqbot.worker_embedder``). PyTorch used before ``fork()`` would also leave a
+child's OpenMP pool deadlocked on its first inference (measured with torch 2.13 CPU). The
+master only checks the knowledge folder, so a broken folder fails fast with one line.
+Socket Mode is one process and the same answer worker.
 """
 
 from __future__ import annotations
@@ -260,9 +262,8 @@ def run_socket_mode(settings: Settings, stop: threading.Event | None = None, *,
     stop = stop or threading.Event()
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    checks: dict[str, Check] = {"loaded": lambda: False}
     port = settings.port if settings.health_port is None else settings.health_port
-    health = HealthServer(port, checks).start() if port else None
+    health = _health_server(port)
     try:
         running = build(settings, embedder_factory=embedder_factory)
         handler = SocketModeHandler(running.app, settings.slack_app_token.get_secret_value())
@@ -283,6 +284,19 @@ def run_socket_mode(settings: Settings, stop: threading.Event | None = None, *,
         if health is not None:
             health.close()
     return 0
+
+
+def _health_server(port: int) -> HealthServer | None:
+    """The Socket Mode health server on ``port`` (None for 0); unready until connected. A port
+    in use is logged and the bot runs without it (it needs no port to answer)."""
+    if not port:
+        return None
+    try:
+        return HealthServer(port, {"loaded": lambda: False}).start()
+    except OSError as exc:
+        log.warning("health endpoints not served: port %d (%s)", port,
+                    exc.strerror or exc.__class__.__name__)
+        return None
 
 
 def gunicorn_options(settings: Settings) -> dict[str, Any]:

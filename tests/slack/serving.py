@@ -108,22 +108,26 @@ class Server:
 
 
 def start_server(tmp_path: Path, fake: FakeSlack, *, answer_delay: float = 0.0,
-                 drain_seconds: float | None = None, **overrides: Any) -> Server:
+                 drain_seconds: float | None = None, script: str = SCRIPT,
+                 **overrides: Any) -> Server:
     """Start ``runner.run`` in its own process group with settings for ``fake``; every
-    answer takes ``answer_delay`` seconds longer; ``drain_seconds`` replaces runner.DRAIN_S."""
+    answer takes ``answer_delay`` seconds longer; ``drain_seconds`` replaces runner.DRAIN_S.
+    ``script`` replaces the script run (formatted with ``settings``, ``delay``, ``drain``
+    and ``out``, the test's folder)."""
     port = free_port()
     settings: dict[str, Any] = {
         "knowledge_dir": str(KNOWLEDGE), "index_dir": str(tmp_path / "index"), "port": port,
         "slack_api_url": fake.api_url, "slack_bot_token": BOT_TOKEN,
         "slack_signing_secret": SECRET, "log_level": "INFO", **overrides}
-    script = tmp_path / "serve.py"
-    script.write_text(textwrap.dedent(SCRIPT).format(settings=settings, delay=answer_delay,
-                                                     drain=drain_seconds), "utf-8")
+    path = tmp_path / "serve.py"
+    path.write_text(textwrap.dedent(script).format(settings=settings, delay=answer_delay,
+                                                   drain=drain_seconds, out=str(tmp_path)),
+                    "utf-8")
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "FAQBOT_"))}
     env["PYTHONPATH"] = str(ROOT)  # the repository, for tests.fakes
     log_path = tmp_path / "server.log"
     with open(log_path, "wb") as out:
-        proc = subprocess.Popen([sys.executable, str(script)], cwd=ROOT, env=env, stdout=out,
+        proc = subprocess.Popen([sys.executable, str(path)], cwd=ROOT, env=env, stdout=out,
                                 stderr=subprocess.STDOUT, start_new_session=True)
     return Server(proc, port, log_path, SlackSender(f"http://127.0.0.1:{port}", fake))
 

@@ -7,8 +7,10 @@ WebSocket dropped, and comes back when they do.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
+import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -118,41 +120,52 @@ class DroppingSocketMode(FakeSocketMode):
         self.refusing.clear()
 
 
-def test_socket_mode_ready_means_connected(tmp_path: Path, fake: FakeSlack,
-                                           monkeypatch: pytest.MonkeyPatch,
-                                           restore_logging: None) -> None:
-    server = DroppingSocketMode()
-    monkeypatch.setattr(fake, "ws_url", server.url)
-    port = free_port()
+@contextlib.contextmanager
+def socket_replica(tmp_path: Path, fake: FakeSlack, server: FakeSocketMode,
+                   monkeypatch: pytest.MonkeyPatch, **overrides: Any) -> Iterator[list[int]]:
+    """``runner.run_socket_mode`` in a thread against ``server``; its exit code, once stopped."""
+    monkeypatch.setattr(fake, "ws_url", server.url)  # the session's handler keeps its own
     settings = make_settings(tmp_path / "index", fake.api_url, slack_app_token=APP_TOKEN,
-                             health_port=port)
-    sender = SlackSender(f"http://127.0.0.1:{port}", fake)
+                             **overrides)
     stop = threading.Event()
     result: list[int] = []
     thread = threading.Thread(target=lambda: result.append(
         runner.run_socket_mode(settings, stop, embedder_factory=FakeEmbedder)))
     thread.start()
     try:
+        yield result
+    finally:
+        stop.set()
+        thread.join(30)
+        server.close()
+
+
+def ask_over_socket(server: FakeSocketMode, fake: FakeSlack, key: str) -> str:
+    server.push({"envelope_id": key, "type": "slash_commands", "accepts_response_payload": True,
+                 "payload": {"team_id": "T1", "channel_id": "C1", "user_id": MEMBER,
+                             "command": "/privacy", "api_app_id": "A1",
+                             "text": "are language models trained on my messages?",
+                             "response_url": fake.response_url(key), "trigger_id": "1"}})
+    return str(fake.wait_response(key, timeout=20)[0].data["text"])
+
+
+def test_socket_mode_ready_means_connected(tmp_path: Path, fake: FakeSlack,
+                                           monkeypatch: pytest.MonkeyPatch,
+                                           restore_logging: None) -> None:
+    server = DroppingSocketMode()
+    port = free_port()
+    sender = SlackSender(f"http://127.0.0.1:{port}", fake)
+    with socket_replica(tmp_path, fake, server, monkeypatch, health_port=port) as result:
         wait_for(lambda: status(sender, "/healthz")[0] == 200, timeout=10)
         wait_for(lambda: status(sender, "/readyz") == (200, b"ready\n"), timeout=60)
         assert server.connected.is_set()
-        server.push({"envelope_id": "h1", "type": "slash_commands",
-                     "accepts_response_payload": True,
-                     "payload": {"team_id": "T1", "channel_id": "C1", "user_id": MEMBER,
-                                 "command": "/privacy", "api_app_id": "A1",
-                                 "text": "are language models trained on my messages?",
-                                 "response_url": fake.response_url("h1"), "trigger_id": "1"}})
-        assert "not trained" in fake.wait_response("h1", timeout=20)[0].data["text"]
+        assert "not trained" in ask_over_socket(server, fake, "h1")
         server.drop()
         wait_for(lambda: status(sender, "/readyz") == (503, b"not ready: socket\n"),
                  timeout=20)
         assert status(sender, "/healthz") == (200, b"ok\n")
         server.accept()  # the client reconnects by itself
         wait_for(lambda: status(sender, "/readyz") == (200, b"ready\n"), timeout=40)
-    finally:
-        stop.set()
-        thread.join(30)
-        server.close()
     assert result == [0]
     assert status(sender, "/healthz")[0] == 0  # the health server stopped with the app
 
@@ -161,18 +174,23 @@ def test_socket_mode_health_port_zero_serves_nothing(tmp_path: Path, fake: FakeS
                                                      monkeypatch: pytest.MonkeyPatch,
                                                      restore_logging: None) -> None:
     server = FakeSocketMode()
-    monkeypatch.setattr(fake, "ws_url", server.url)
     port = free_port()
-    settings = make_settings(tmp_path / "index", fake.api_url, slack_app_token=APP_TOKEN,
-                             health_port=0, port=port)
-    stop = threading.Event()
-    thread = threading.Thread(target=lambda: runner.run_socket_mode(
-        settings, stop, embedder_factory=FakeEmbedder))
-    thread.start()
-    try:
+    with socket_replica(tmp_path, fake, server, monkeypatch, health_port=0, port=port):
         assert server.connected.wait(60)
         assert status(SlackSender(f"http://127.0.0.1:{port}", fake), "/healthz")[0] == 0
-    finally:
-        stop.set()
-        thread.join(30)
-        server.close()
+
+
+def test_socket_mode_answers_when_the_health_port_is_taken(tmp_path: Path, fake: FakeSlack,
+                                                           monkeypatch: pytest.MonkeyPatch,
+                                                           caplog: pytest.LogCaptureFixture,
+                                                           restore_logging: None) -> None:
+    server = FakeSocketMode()
+    with socket.socket() as taken:
+        taken.bind(("0.0.0.0", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        with socket_replica(tmp_path, fake, server, monkeypatch, health_port=port) as result:
+            assert server.connected.wait(60)
+            assert "not trained" in ask_over_socket(server, fake, "t1")
+    assert result == [0]
+    assert f"health endpoints not served: port {port}" in caplog.text

@@ -13,29 +13,21 @@ bundled all-MiniLM-L6-v2. Two independent proofs that the server holds no model:
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import subprocess
-import sys
-import textwrap
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.slack.serving import ROOT, Server, children, free_port
+from tests.slack.serving import Server, children, free_port, start_server
 from tests.slack.slack_fakes import (
     APP_TOKEN,
-    BOT_TOKEN,
     KNOWLEDGE,
     MEMBER,
-    SECRET,
     FakeSlack,
     FakeSocketMode,
     SlackSender,
 )
-
-HEAVY = ("torch", "sentence_transformers", "transformers")
 
 SCRIPT = """
 import json
@@ -46,7 +38,7 @@ from pathlib import Path
 import faqbot.slack.runner as runner
 from faqbot.settings import load_settings
 
-HEAVY = {heavy!r}
+HEAVY = ("torch", "sentence_transformers", "transformers")
 real_shutdown = runner.shutdown
 
 
@@ -73,22 +65,9 @@ def start_real(tmp_path: Path, fake: FakeSlack, **overrides: Any) -> tuple[Serve
     """``runner.run`` with the bundled model in its own process group; the knowledge folder."""
     knowledge = tmp_path / "knowledge"
     shutil.copytree(KNOWLEDGE, knowledge)
-    port = free_port()
-    settings: dict[str, Any] = {
-        "knowledge_dir": str(knowledge), "index_dir": str(tmp_path / "index"), "port": port,
-        "slack_api_url": fake.api_url, "slack_bot_token": BOT_TOKEN,
-        "slack_signing_secret": SECRET, "log_level": "INFO", **overrides}
-    script = tmp_path / "serve.py"
-    script.write_text(textwrap.dedent(SCRIPT).format(heavy=HEAVY, out=str(tmp_path),
-                                                     settings=settings), "utf-8")
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "FAQBOT_"))}
-    env["PYTHONPATH"] = str(ROOT)
-    env["HF_HUB_OFFLINE"] = "1"
-    log_path = tmp_path / "server.log"
-    with open(log_path, "wb") as out:
-        proc = subprocess.Popen([sys.executable, str(script)], cwd=ROOT, env=env, stdout=out,
-                                stderr=subprocess.STDOUT, start_new_session=True)
-    return Server(proc, port, log_path, SlackSender(f"http://127.0.0.1:{port}", fake)), knowledge
+    server = start_server(tmp_path, fake, script=SCRIPT, knowledge_dir=str(knowledge),
+                          **overrides)
+    return server, knowledge
 
 
 def maps_torch(pid: int) -> bool:
