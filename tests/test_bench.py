@@ -27,6 +27,7 @@ def test_python_m_bench_runs_every_section_with_a_fake_model(tmp_path: Path) -> 
     code = main(["--quick", "--out", str(out), "--sizes", "30,120", "--questions", "6",
                  "--embedder", FAKE, "--base", str(SAMPLE_KNOWLEDGE), "--startup-questions",
                  "5", "--indexing-files", "12", "--load-commands", "6", "--load-levels", "2,3",
+                 "--replica-questions", "5",
                  "--policies", "1", "--server", "inprocess"])
     assert code == 0
     data = json.loads((out / "latest.json").read_text(encoding="utf-8"))
@@ -66,15 +67,26 @@ def test_python_m_bench_runs_every_section_with_a_fake_model(tmp_path: Path) -> 
     assert data["latency"]["sizes"][0]["hnsw"]["ef_sweep"]
     assert data["startup"]["large"]["rss_model_mb"] > 0
 
+    replica = data["replica"]
+    assert replica["ready_s"] > 0 and replica["questions"] == replica["answered"] == 5
+    after = replica["after_questions"]
+    roles = [p["role"] for p in after["processes"]]
+    assert roles[:2] == ["gunicorn master", "gunicorn worker"] and "answer worker" in roles
+    assert after["total_rss_mb"] == sum(p["rss_mb"] for p in after["processes"]) > 0
+    assert after["processes_with_torch"] == 0  # the stand-in model: no torch anywhere
+    assert len(replica["load_avg_at_ready"]) == 3
+
     rankers = data["quality"]["rankers"]
     assert set(rankers) >= {"bm25", "dense", "faqbot"} and data["quality"]["policies"] == 1
 
     assert {t["target"] for t in data["targets"]} >= {
         "1-file update in 1,000 files < 5% of a full build",
-        "PolicyQA MRR above BM25-only and dense-only"}
+        "PolicyQA MRR above BM25-only and dense-only",
+        "one replica < 650 MB RSS (every process) after 1,000 questions",
+        "one replica start → ready < 10 s (quiet machine)"}
     markdown = (out / "latest.md").read_text(encoding="utf-8")
     for heading in ("## Targets", "## 1. Answer latency", "## 2. Indexing", "## 3. Start-up",
-                    "## 4. Load over HTTP", "## 5. Retrieval quality"):
+                    "## 4. Load over HTTP", "## 5. One replica", "## 6. Retrieval quality"):
         assert heading in markdown
 
 
