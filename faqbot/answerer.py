@@ -146,7 +146,7 @@ class ProcessAnswerer:
         # a fork; max_tasks_per_child is left unset so the model loads once
         self._pool = ProcessPoolExecutor(
             max_workers=1, mp_context=multiprocessing.get_context("spawn"),
-            initializer=_init_worker, initargs=(self.config,))
+            initializer=_init_worker, initargs=(self.config, self.restarts > 0))
         return self._pool
 
     def load_model(self) -> ModelInfo:
@@ -329,12 +329,15 @@ class _Worker:
         raise exc
 
 
-def _init_worker(config: WorkerConfig) -> None:
+def _init_worker(config: WorkerConfig, serving: bool = False) -> None:
+    """Load the model at the worker's lower priority once the server serves (a restart);
+    at the first start there are no acks to give way to, so it loads at the server's."""
     global _worker, _init_error
     from faqbot.privacy import configure_logging
 
     _follow_parent()
-    os.nice(config.niceness)
+    if serving:
+        os.nice(config.niceness)
     configure_logging(config.log_level)
     try:
         _worker = _Worker(config)
@@ -344,6 +347,9 @@ def _init_worker(config: WorkerConfig) -> None:
 
         _init_error = str(exc) if isinstance(exc, FaqbotError) else describe_exception(exc)
         log.error("answer worker could not load the model: %s", _init_error)
+    finally:
+        if not serving:
+            os.nice(config.niceness)
 
 
 def _follow_parent() -> None:

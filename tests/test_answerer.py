@@ -74,10 +74,13 @@ def test_worker_answers_exactly_as_in_process(worker: ProcessAnswerer,
     assert summary(worker.answer("Are language models trained on my messages?", 3))[0]
 
 
+def niceness(pid: int) -> int:
+    stat = Path(f"/proc/{pid}/stat").read_text()
+    return int(stat.rsplit(")", 1)[1].split()[16])  # field 19 of proc(5)
+
+
 def test_worker_runs_at_lower_priority(worker: ProcessAnswerer) -> None:
-    stat = Path(f"/proc/{worker.worker_pid()}/stat").read_text()
-    nice = int(stat.rsplit(")", 1)[1].split()[16])  # field 19 of proc(5)
-    assert nice == min(19, os.nice(0) + 10)
+    assert niceness(worker.worker_pid()) == min(19, os.nice(0) + 10)
 
 
 def test_worker_follows_the_current_version(worker: ProcessAnswerer, store: IndexStore,
@@ -104,6 +107,8 @@ def test_a_killed_worker_is_replaced(worker: ProcessAnswerer) -> None:
     time.sleep(0.2)
     assert summary(worker.answer(QUESTIONS[0], 3)) == first
     assert worker.restarts == 1
+    # a replacement loads beside a serving server: at the lower priority from the start
+    assert niceness(worker.worker_pid()) == min(19, os.nice(0) + 10)
 
 
 def test_a_failure_in_the_worker_carries_no_question_text(store: IndexStore) -> None:
