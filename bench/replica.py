@@ -153,7 +153,8 @@ def run(knowledge: Path, index: Path, questions: Sequence[str], count: int, work
         fake.close()
     return {
         "mode": "HTTP (faqbot serve: gunicorn master + worker + answer worker)",
-        "model": spec, "questions": count, "acked": sum(1 for s in sent if s.status == 200),
+        "model": "the bundled all-MiniLM-L6-v2" if spec == MODEL_SPEC else spec,
+        "questions": count, "acked": sum(1 for s in sent if s.status == 200),
         "answered": answered, "answer": summary_ms(answer_s), "answering_s": answering_s,
         "ready_s": ready_s, "at_ready": at_ready, "after_questions": after,
         "load_avg_before": load_before, "load_avg_at_ready": load_at_ready,

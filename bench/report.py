@@ -305,8 +305,9 @@ def _replica(rp: dict[str, Any]) -> list[str]:
              "on disk; start → ready is from just before the process starts to the first "
              f"`GET /readyz` 200: **{rp['ready_s']:.1f} s**. Then {rp['questions']:,} "
              f"signed `/privacy` commands over HTTP ({rp['acked']:,} acked, "
-             f"{rp['answered']:,} answered in {rp['answering_s']:.0f} s, answer p50/p95 "
-             f"{_f(rp['answer'].get('median'))} / {_f(rp['answer'].get('p95'))} ms). "
+             f"{rp['answered']:,} answered in {rp['answering_s']:.0f} s; sent at once, so the "
+             f"answer times p50/p95 {_f(rp['answer'].get('median'))} / "
+             f"{_f(rp['answer'].get('p95'))} ms are mostly queueing). "
              "Memory from /proc per process: VmRSS (the target's measure: pages shared "
              "between processes count once per process), Pss (shared pages split), VmHWM "
              "(peak).", ""]
