@@ -44,5 +44,5 @@ EXPOSE 3000
 # the index on its own volume (shared by the replicas); the state folder for SQLite
 VOLUME ["/var/lib/faqbot/index", "/var/lib/faqbot/state"]
 HEALTHCHECK --interval=15s --timeout=5s --start-period=90s --retries=3 \
-    CMD ["python", "scripts/healthcheck.py", "/healthz"]
-CMD ["scripts/start.sh"]
+    CMD ["python", "/app/scripts/healthcheck.py", "/healthz"]
+CMD ["/app/scripts/start.sh"]

@@ -124,7 +124,10 @@ def test_the_image_is_built_and_started_by_the_scripts_make_and_ci_use() -> None
     assert re.search(rf"^run: .*\n(\t.*\n)*\t.*{re.escape(START)}", makefile, re.M)
     assert "make test" in (REPO / ".ci" / "run").read_text("utf-8")  # and so the install
     [cmd] = [exec_form(rest) for word, rest in runtime if word == "CMD"]
-    assert cmd == [START]
+    workdir = [rest for word, rest in runtime if word == "WORKDIR"][-1]
+    assert cmd == [f"{workdir}/{START}"]
+    copies = [rest for word, rest in runtime if word == "COPY"]
+    assert f"{START} {HEALTH} ./scripts/" in copies and "app.py ./" in copies
     for script in (INSTALL, START, HEALTH):
         assert os.access(REPO / script, os.X_OK), script
     copied = [shlex.split(rest) for word, rest in dockerfile() if word == "COPY"]
@@ -153,7 +156,8 @@ def test_the_healthcheck_probes_the_alive_path_the_app_serves() -> None:
     runtime = stages()[-1]
     [check] = [rest for word, rest in runtime if word == "HEALTHCHECK"]
     command = exec_form(check.split(" CMD ", 1)[1])
-    assert command[1:] == [HEALTH, ALIVE_PATH]
+    workdir = [rest for word, rest in runtime if word == "WORKDIR"][-1]
+    assert command[1:] == [f"{workdir}/{HEALTH}", ALIVE_PATH]
     assert "--start-period" in check  # loading the model takes a while
 
 
