@@ -135,5 +135,7 @@ def app_options(install: OAuthInstall | None) -> dict[str, Any]:
     """The keyword arguments for ``App`` in OAuth mode (none for a static token)."""
     if install is None:
         return {}
+    from faqbot.slack.blocks import NOT_INSTALLED
+
     return {"oauth_settings": install.settings, "installation_store": install.store,
-            "authorize": install.authorize}
+            "authorize": install.authorize, "user_facing_authorize_error_message": NOT_INSTALLED}
