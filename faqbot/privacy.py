@@ -62,8 +62,8 @@ def scrub(message: str) -> str:
     """Remove tokens, request bodies and text fields from one log message."""
     message = _TOKEN.sub(lambda m: f"{m.group(1)}-[redacted]", message)
     message = _BEARER.sub(lambda m: f"{m.group(1)} [redacted]", message)
-    message = _OAUTH_VALUE.sub(lambda m: f"{m.group(1)}{m.group(2)}[withheld]", message)
     message = _withhold_bodies(message)
+    message = _OAUTH_VALUE.sub(lambda m: f"{m.group(1)}{m.group(2)}[withheld]", message)
     message = _NON_SPACE.sub(_withhold_form, message)
     return _TEXT_FIELD.sub(lambda m: f"{m.group(1)}=[withheld]", message)
 
