@@ -269,3 +269,25 @@ def test_an_expired_token_is_refreshed_once_across_two_replicas_on_postgres(
             replica.close()
         replicas.clear()
         _drop(postgres_url)
+
+
+def test_the_http_manifest_subscribes_to_what_the_oauth_app_listens_for(one):
+    from faqbot.slack.manifest import http_manifest, load_manifest
+    from tests.slack.test_slack_manifest import EVENT_SCOPES, registered
+
+    variant = http_manifest(load_manifest(), "https://faqbot.example.com")
+    events = variant["settings"]["event_subscriptions"]["bot_events"]
+    assert registered(one.app)["event"] == {EVENT_SCOPES.get(e, (e,))[0] for e in events}
+
+
+def test_tokens_sealed_with_another_key_are_not_used(settings, one, fake, engine, replicas,
+                                                     caplog):
+    install_all(one)
+    other_key = settings.model_copy(update={"token_key": oauth_settings(
+        Path("."), fake).token_key})
+    replicas.append(Replica(other_key, engine, fake))
+    with caplog.at_level("WARNING", logger="faqbot.slack"):
+        command_from(replicas[1].sender, WORKSPACES["B"], "opt-out")
+        assert "not installed in this workspace" in answer_at(fake, "B")
+    assert "cannot be decrypted with FAQBOT_TOKEN_KEY" in caplog.text
+    assert TOKENS["B"] not in caplog.text
