@@ -23,7 +23,7 @@ from slack_bolt.oauth.oauth_settings import OAuthSettings
 from slack_sdk import WebClient
 from slack_sdk.oauth.installation_store import InstallationStore
 from slack_sdk.oauth.state_store.sqlalchemy import SQLAlchemyOAuthStateStore
-from sqlalchemy import Engine, create_engine
+from sqlalchemy import Engine, create_engine, select
 from sqlalchemy.engine import make_url
 
 from faqbot.errors import ConfigError
@@ -76,6 +76,7 @@ class OAuthInstall:
     """The stores, Bolt's settings and authorize for OAuth mode (``close`` releases them)."""
 
     engine: Engine
+    tables: WideInstallationStore  # slack_sdk's tables (ciphertext), for listing org installs
     store: InstallationStore
     state_store: SQLAlchemyOAuthStateStore
     settings: OAuthSettings
@@ -86,15 +87,34 @@ class OAuthInstall:
 
     def client_for(self, client: WebClient, team: str) -> WebClient | None:
         """A client with the bot token serving ``team`` (a workspace or an org id), for work
-        outside a request (reminders); None when nothing is installed there."""
+        outside a request (reminders, admin DMs); None when nothing is installed there.
+
+        A workspace of a Grid org has no install of its own: with one org-wide install (the
+        usual case) its token is used; with several, a workspace is not matched to its org.
+        """
         found = self.store.find_installation(enterprise_id=None, team_id=team)
         if found is None:  # an org-wide install is stored under the org's id
             found = self.store.find_installation(enterprise_id=team, team_id=None,
+                                                 is_enterprise_install=True)
+        orgs = self.org_ids() if found is None else []
+        if len(orgs) == 1:
+            found = self.store.find_installation(enterprise_id=orgs[0], team_id=None,
                                                  is_enterprise_install=True)
         if found is None or not found.bot_token:
             return None
         return WebClient(token=found.bot_token, base_url=client.base_url,
                          logger=client.logger, retry_handlers=client.retry_handlers)
+
+
+    def org_ids(self) -> list[str]:
+        """The Enterprise org ids with an org-wide install."""
+        table = self.tables.installations
+        query = (select(table.c.enterprise_id).distinct()
+                 .where(table.c.client_id == self.tables.client_id)
+                 .where(table.c.is_enterprise_install.is_(True))
+                 .where(table.c.enterprise_id.is_not(None)))
+        with self.engine.connect() as conn:
+            return [row[0] for row in conn.execute(query)]
 
 
 def open_oauth(settings: Settings, client: WebClient) -> OAuthInstall:
@@ -128,7 +148,7 @@ def open_oauth(settings: Settings, client: WebClient) -> OAuthInstall:
         token_rotation_expiration_minutes=REFRESH_MINUTES, logger=logger)
     log.info("OAuth install on: %s and %s, installs in %s", INSTALL_PATH, REDIRECT_PATH,
              make_url(url).get_backend_name())
-    return OAuthInstall(engine, store, state_store, oauth_settings, authorize)
+    return OAuthInstall(engine, inner, store, state_store, oauth_settings, authorize)
 
 
 def app_options(install: OAuthInstall | None) -> dict[str, Any]:

@@ -291,3 +291,36 @@ def test_tokens_sealed_with_another_key_are_not_used(settings, one, fake, engine
         assert "not installed in this workspace" in answer_at(fake, "B")
     assert "cannot be decrypted with FAQBOT_TOKEN_KEY" in caplog.text
     assert TOKENS["B"] not in caplog.text
+
+
+def test_work_outside_a_request_uses_the_install_of_its_workspace(one, fake):
+    """Opt-out reminders and admin DMs have no request to take a token from: each goes out
+    with the token of the workspace (or org) it is for, and not at all where nothing is
+    installed."""
+    import datetime as dt
+
+    from faqbot.slack.admin import AdminNotifier
+    from faqbot.slack.reminders import start_reminders
+
+    install_all(one)
+    a, e2 = WORKSPACES["A"], WORKSPACES["E2"]
+    status = one.services.opt_out
+    day = dt.date(2024, 5, 20)
+    status.record(a.team, "requested", "workspace owner", user="UOWNA1", on=day)
+    status.record(e2.team, "requested", "workspace owner", user="UOWNE2", on=day)
+    reminders = start_reminders(one.app.client, one.services, interval=3600)
+    posts = fake.wait_api("chat.postMessage", count=2)
+    reminders.stop()
+    sent = {c.data["channel"]: (c.token, c.text) for c in posts}
+    assert sent["UOWNA1"][0] == TOKENS["A"] and a.url in sent["UOWNA1"][1]
+    assert sent["UOWNE2"][0] == TOKENS["E"] and e2.url in sent["UOWNE2"][1]
+
+    install = one.services.install
+    notify = AdminNotifier(one.app.client, [f"{a.team}:UADMA", "E0ORG:UADME", "UBARE"],
+                           client_for=lambda team: install.client_for(one.app.client, team))
+    notify("the knowledge folder has a broken file")
+    dms = {c.data["channel"]: c.token for c in fake.wait_api("chat.postMessage", count=4)[2:]}
+    assert dms == {"UADMA": TOKENS["A"], "UADME": TOKENS["E"]}  # a bare id has no install
+    assert install.client_for(one.app.client, "TNOTHERE").token == TOKENS["E"]  # one org
+    install.store.delete_all(enterprise_id="E0ORG", team_id=None)
+    assert install.client_for(one.app.client, "TNOTHERE") is None
