@@ -153,6 +153,28 @@ def organisations_in(text: str) -> set[str]:
     return {names.organisation[_Names.key(found)] for found in _name_matches(text)}
 
 
+def without_names(text: str, organisations: Container[str]) -> str:
+    """``text`` with every name of ``organisations`` (the company or one of its products) cut
+    out. Inside documents about a company its name is everywhere, so as a keyword it only
+    favours passages that happen to repeat it; the subject bonus gives the documents about
+    it their due instead."""
+    names = _names()
+    kept, start = [], 0
+    for pattern in (names.any_case, names.exact_case):
+        for match in pattern.finditer(text):
+            if names.organisation[_Names.key(match.group(0))] in organisations:
+                kept.append((match.start(), match.end()))
+    if not kept:
+        return text
+    parts = []
+    for begin, end in sorted(kept):
+        if begin >= start:
+            parts.append(text[start:begin])
+            start = end
+    parts.append(text[start:])
+    return re.sub(r"\s{2,}", " ", " ".join(parts)).strip()
+
+
 class Subjects:
     """The companies the documents in service are about.
 

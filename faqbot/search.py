@@ -27,6 +27,7 @@ from faqbot.ranking import (
     embedder_with_tokens,
     query_text,
     rank,
+    word_query,
 )
 from faqbot.scope import asks_to_act, foreign_language, strip_instructions
 
@@ -120,8 +121,16 @@ class Engine:
         tokens: list[TextTokens | None] = [None] * len(queries)
         with_tokens = embedder_with_tokens(snapshot, self.embedder, self.config)
         if with_tokens is not None:
-            vectors, found = with_tokens.embed_with_tokens(queries)
-            tokens = list(found)
+            # late interaction reads each query's words without the subjects' names
+            # (ranking.word_query): those that differ join the same forward pass
+            words = [word_query(snapshot, self.embedder, text, query)
+                     for text, query in zip(asked, queries, strict=True)]
+            extra = [w for w, q in zip(words, queries, strict=True) if w != q]
+            vectors, found = with_tokens.embed_with_tokens(queries + extra)
+            more = iter(found[len(queries):])
+            tokens = [next(more) if w != q else t
+                      for w, q, t in zip(words, queries, found[:len(queries)], strict=True)]
+            vectors = vectors[:len(queries)]
         else:
             vectors = self.embedder.embed(queries)
         ranked = rank(snapshot, self.embedder, question, self.config, query_vector=vectors[0],

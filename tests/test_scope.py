@@ -16,6 +16,7 @@ from faqbot.scope import (
     out_of_scope_examples,
     specific_terms,
     strip_instructions,
+    without_names,
 )
 from faqbot.search import Engine
 from faqbot.service import open_engine
@@ -157,3 +158,11 @@ def test_a_multilingual_model_answers_other_languages(settings: Settings) -> Non
     assert multi.config.multilingual
     assert multi.answer("¿Los modelos de lenguaje se entrenan con mis mensajes?").reason != (
         "language")
+
+
+def test_names_of_the_given_companies_are_cut_out_and_others_kept() -> None:
+    assert without_names("does Adobe use my Photoshop files", {"Adobe"}) == "does use my files"
+    assert without_names("does zoom share with microsoft teams?", {"Zoom"}) == \
+        "does share with microsoft teams?"
+    # "teams" in lower case is an everyday word, not Microsoft's product
+    assert without_names("can my teams see it?", {"Microsoft"}) == "can my teams see it?"
