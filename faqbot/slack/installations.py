@@ -128,6 +128,9 @@ class SealedInstallationStore(InstallationStore):
 
     def save(self, installation: Installation) -> None:
         self.inner.save(self._sealed(installation))
+        log.info("installation saved enterprise=%s team=%s org_wide=%s",
+                 installation.enterprise_id or "-", installation.team_id or "-",
+                 bool(installation.is_enterprise_install))
 
     def save_bot(self, bot: Bot) -> None:
         self.inner.save_bot(self._sealed(bot))

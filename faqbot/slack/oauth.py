@@ -148,6 +148,10 @@ def open_oauth(settings: Settings, client: WebClient) -> OAuthInstall:
         token_rotation_expiration_minutes=REFRESH_MINUTES, logger=logger)
     log.info("OAuth install on: %s and %s, installs in %s", INSTALL_PATH, REDIRECT_PATH,
              make_url(url).get_backend_name())
+    bare = [entry for entry in settings.admin_user_ids if ":" not in entry]
+    if bare:
+        log.warning("FAQBOT_ADMIN_USER_IDS: %d bare user id(s) grant nothing with OAuth "
+                    "installs; write TEAM_ID:USER_ID (a workspace or org id)", len(bare))
     return OAuthInstall(engine, inner, store, state_store, oauth_settings, authorize)
 
 

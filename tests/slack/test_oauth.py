@@ -157,7 +157,25 @@ def test_an_uninstall_stops_answers_for_that_workspace_only(one, fake):
                  org_wide=True).status == 200
     eventually(lambda: store.find_bot(enterprise_id="E0ORG", team_id=None,
                                       is_enterprise_install=True) is None)
+    assert store.find_installation(enterprise_id="E0ORG", team_id=e1.team,
+                                   is_enterprise_install=True) is None  # no copy left
+    command_from(one.sender, e1, "opt-out", key="E1again")
+    assert "not installed in this workspace" in answer_at(fake, "E1again")
     assert store.find_bot(enterprise_id=None, team_id=b.team) is not None
+
+
+def test_an_org_wide_uninstall_removes_the_org_install_and_nothing_else(one, fake):
+    install_all(one)
+    e2 = WORKSPACES["E2"]
+    assert event(one.sender, e2, {"type": "app_uninstalled"}).status == 200
+    store = one.services.install.store
+    eventually(lambda: store.find_installation(enterprise_id="E0ORG", team_id=None,
+                                               is_enterprise_install=True) is None)
+    for key in ("E1", "E2"):
+        command_from(one.sender, WORKSPACES[key], "opt-out")
+        assert "not installed in this workspace" in answer_at(fake, key)
+    command_from(one.sender, WORKSPACES["A"], "opt-out")
+    assert WORKSPACES["A"].url in answer_at(fake, "A")
 
 
 def test_admin_commands_only_for_the_admins_of_the_place_they_come_from(
