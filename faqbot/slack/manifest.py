@@ -35,7 +35,8 @@ def load_manifest(path: Path | None = None) -> dict[str, Any]:
     try:
         data = yaml.safe_load(source.read_text("utf-8"))
     except (OSError, yaml.YAMLError) as exc:
-        raise ConfigError(f"cannot read the manifest {source}: {type(exc).__name__}") from None
+        raise ConfigError(f"cannot read the manifest {source}: {type(exc).__name__} (give "
+                          "manifest.yml with --from)") from None
     if not isinstance(data, dict):
         raise ConfigError(f"{source} is not a Slack app manifest (not a mapping)")
     return data

@@ -342,3 +342,15 @@ def test_work_outside_a_request_uses_the_install_of_its_workspace(one, fake):
     assert install.client_for(one.app.client, "TNOTHERE").token == TOKENS["E"]  # one org
     install.store.delete_all(enterprise_id="E0ORG", team_id=None)
     assert install.client_for(one.app.client, "TNOTHERE") is None
+
+
+def test_make_run_with_oauth_settings_starts_slack_not_the_demo(index_dir, fake, capsys,
+                                                               restore_logging):
+    from faqbot.server import NO_TOKENS, serve
+
+    assert serve(oauth_settings(index_dir, fake, token_key=None)) == 1  # no key: no start
+    out, err = capsys.readouterr()
+    assert NO_TOKENS not in out
+    assert "FAQBOT_TOKEN_KEY" in err and "faqbot token-key" in err
+    assert serve(oauth_settings(index_dir, fake, slack_client_secret=None)) == 1
+    assert "both SLACK_CLIENT_ID and SLACK_CLIENT_SECRET" in capsys.readouterr().err
