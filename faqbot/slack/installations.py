@@ -25,7 +25,7 @@ import logging
 import time
 from typing import Any, TypeVar
 
-from cryptography.fernet import Fernet, InvalidToken
+from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from slack_sdk import WebClient
 from slack_sdk.oauth.installation_store import Bot, Installation, InstallationStore
 from slack_sdk.oauth.installation_store.sqlalchemy import SQLAlchemyInstallationStore
@@ -57,14 +57,22 @@ def new_key() -> str:
 
 
 class TokenCipher:
-    """Fernet with the key from ``FAQBOT_TOKEN_KEY``; a bad key is a ConfigError."""
+    """Fernet with the key(s) from ``FAQBOT_TOKEN_KEY``; a bad key is a ConfigError.
+
+    Several comma-separated keys change the key without reinstalling: the first encrypts
+    what is written from now on, every one of them decrypts (``MultiFernet``).
+    """
 
     def __init__(self, key: str) -> None:
+        keys = [part.strip() for part in key.split(",") if part.strip()]
         try:
-            self._fernet = Fernet(key.strip().encode("ascii"))
+            fernets = [Fernet(part.encode("ascii")) for part in keys]
         except (ValueError, UnicodeEncodeError):
+            fernets = []
+        if not fernets:
             raise ConfigError("FAQBOT_TOKEN_KEY is not a Fernet key (32 url-safe base64-encoded "
                               f"bytes); make one with `{MAKE_KEY}`") from None
+        self._fernet = MultiFernet(fernets)
 
     def seal(self, value: str | None) -> str | None:
         return None if value is None else self._fernet.encrypt(value.encode()).decode("ascii")

@@ -13,6 +13,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from cryptography.fernet import Fernet
+from pydantic import SecretStr
 from sqlalchemy import create_engine, text
 
 from faqbot.errors import ConfigError
@@ -354,3 +356,28 @@ def test_make_run_with_oauth_settings_starts_slack_not_the_demo(index_dir, fake,
     assert "FAQBOT_TOKEN_KEY" in err and "faqbot token-key" in err
     assert serve(oauth_settings(index_dir, fake, slack_client_secret=None)) == 1
     assert "both SLACK_CLIENT_ID and SLACK_CLIENT_SECRET" in capsys.readouterr().err
+
+
+def test_a_new_key_first_and_the_old_one_after_it_reads_both(settings, one, fake, engine,
+                                                              replicas):
+    install_all(one)  # written with the old key
+    old = settings.token_key.get_secret_value()
+    new = Fernet.generate_key().decode()
+    rotated = settings.model_copy(update={"token_key": SecretStr(f"{new},{old}")})
+    replicas.append(Replica(rotated, engine, fake))
+    command_from(replicas[1].sender, WORKSPACES["A"], "opt-out")
+    assert WORKSPACES["A"].url in answer_at(fake, "A")
+    done, _state = install(replicas[1].url, "code-B")  # written with the new key
+    assert done.status == 200
+    only_new = settings.model_copy(update={"token_key": SecretStr(new)})
+    replicas.append(Replica(only_new, engine, fake))
+    store = replicas[2].services.install.store
+    assert store.find_installation(enterprise_id=None, team_id=WORKSPACES["B"].team) is not None
+    assert store.find_installation(enterprise_id=None, team_id=WORKSPACES["A"].team) is None
+
+
+def test_static_token_mode_serves_no_install_pages(served):
+    from tests.slack.oauth_world import get
+
+    for path in ("/slack/install", "/slack/oauth_redirect?code=x&state=y"):
+        assert get(served + path)[0].status == 404
