@@ -80,11 +80,16 @@ class Settings(BaseSettings):
     )
     token_key: SecretStr | None = Field(
         None, description="Fernet key that encrypts the installations' tokens at rest (OAuth "
-        "mode refuses to start without it); make one with `faqbot token-key`.",
+        "mode refuses to start without it); make one with `faqbot token-key`; 'NEW,OLD' "
+        "while changing it.",
+    )
+    install_teams: Annotated[list[str], NoDecode] = Field(
+        default_factory=list, description="OAuth mode: the workspace (T…) and Enterprise org "
+        "(E…) ids that may install and use faqbot; empty: whoever reaches /slack/install.",
     )
     port: int = Field(3000, validation_alias=AliasChoices("PORT", "FAQBOT_PORT"))
 
-    @field_validator("admin_user_ids", mode="before")
+    @field_validator("admin_user_ids", "install_teams", mode="before")
     @classmethod
     def _split_ids(cls, value: object) -> object:
         if isinstance(value, str):

@@ -26,6 +26,7 @@ import time
 from typing import Any, TypeVar
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
+from slack_bolt.error import BoltError
 from slack_sdk import WebClient
 from slack_sdk.oauth.installation_store import Bot, Installation, InstallationStore
 from slack_sdk.oauth.installation_store.sqlalchemy import SQLAlchemyInstallationStore
@@ -167,6 +168,52 @@ class SealedInstallationStore(InstallationStore):
         self.inner.delete_all(enterprise_id=enterprise_id, team_id=team_id)
         log.info("installation deleted enterprise=%s team=%s", enterprise_id or "-",
                  team_id or "-")
+
+
+class AllowedInstallationStore(SealedInstallationStore):
+    """The sealed store, for the workspaces and orgs ``allowed`` only (empty: everyone).
+
+    An install from anywhere else is not stored (Bolt shows its failure page), and what was
+    stored before a place left the list is no longer used.
+    """
+
+    def __init__(self, inner: InstallationStore, cipher: TokenCipher,
+                 allowed: frozenset[str] = frozenset()) -> None:
+        super().__init__(inner, cipher)
+        self.allowed = allowed
+
+    def permitted(self, enterprise_id: str | None, team_id: str | None) -> bool:
+        return not self.allowed or bool({enterprise_id, team_id} & self.allowed)
+
+    def _check(self, item: Installation | Bot) -> None:
+        if not self.permitted(item.enterprise_id, item.team_id):
+            log.warning("install refused enterprise=%s team=%s: not in FAQBOT_INSTALL_TEAMS",
+                        item.enterprise_id or "-", item.team_id or "-")
+            raise BoltError("this workspace or org may not install faqbot")
+
+    def save(self, installation: Installation) -> None:
+        self._check(installation)
+        super().save(installation)
+
+    def save_bot(self, bot: Bot) -> None:
+        self._check(bot)
+        super().save_bot(bot)
+
+    def find_bot(self, *, enterprise_id: str | None, team_id: str | None,
+                 is_enterprise_install: bool | None = False) -> Bot | None:
+        if not self.permitted(enterprise_id, team_id):
+            return None
+        return super().find_bot(enterprise_id=enterprise_id, team_id=team_id,
+                                is_enterprise_install=is_enterprise_install)
+
+    def find_installation(self, *, enterprise_id: str | None, team_id: str | None,
+                          user_id: str | None = None,
+                          is_enterprise_install: bool | None = False) -> Installation | None:
+        if not self.permitted(enterprise_id, team_id):
+            return None
+        return super().find_installation(enterprise_id=enterprise_id, team_id=team_id,
+                                         user_id=user_id,
+                                         is_enterprise_install=is_enterprise_install)
 
 
 _leases_metadata = MetaData()

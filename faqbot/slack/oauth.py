@@ -31,9 +31,9 @@ from faqbot.privacy import quiet_logger
 from faqbot.settings import Settings
 from faqbot.slack.installations import (
     MAKE_KEY,
+    AllowedInstallationStore,
     LockedTokenRotator,
     RefreshLeases,
-    SealedInstallationStore,
     TokenCipher,
     WideInstallationStore,
 )
@@ -129,7 +129,7 @@ def open_oauth(settings: Settings, client: WebClient) -> OAuthInstall:
     logger = quiet_logger(OAUTH_LOGGER)
     inner = WideInstallationStore(client_id=client_id, engine=engine, logger=logger)
     inner.create_tables()
-    store = SealedInstallationStore(inner, cipher)
+    store = AllowedInstallationStore(inner, cipher, frozenset(settings.install_teams))
     state_store = SQLAlchemyOAuthStateStore(expiration_seconds=STATE_SECONDS, engine=engine,
                                             logger=logger)
     state_store.create_tables()
@@ -148,6 +148,9 @@ def open_oauth(settings: Settings, client: WebClient) -> OAuthInstall:
         token_rotation_expiration_minutes=REFRESH_MINUTES, logger=logger)
     log.info("OAuth install on: %s and %s, installs in %s", INSTALL_PATH, REDIRECT_PATH,
              make_url(url).get_backend_name())
+    if not settings.install_teams:
+        log.warning("FAQBOT_INSTALL_TEAMS is empty: any workspace that reaches %s can install "
+                    "faqbot and read the knowledge folder", INSTALL_PATH)
     bare = [entry for entry in settings.admin_user_ids if ":" not in entry]
     if bare:
         log.warning("FAQBOT_ADMIN_USER_IDS: %d bare user id(s) grant nothing with OAuth "

@@ -381,3 +381,27 @@ def test_static_token_mode_serves_no_install_pages(served):
 
     for path in ("/slack/install", "/slack/oauth_redirect?code=x&state=y"):
         assert get(served + path)[0].status == 404
+
+
+def test_only_the_listed_workspaces_and_orgs_may_install_and_be_served(
+        index_dir, fake, tmp_path, engine, replicas, caplog):
+    teach(fake)
+    a, b, e1 = WORKSPACES["A"], WORKSPACES["B"], WORKSPACES["E1"]
+    settings = oauth_settings(index_dir, fake, state_dir=tmp_path / "state",
+                              install_teams=f"{a.team}, E0ORG")
+    replicas.append(Replica(settings, engine, fake))
+    with caplog.at_level("WARNING", logger="faqbot.slack"):
+        for key, ok in (("A", True), ("B", False), ("E", True)):
+            done, _state = install(replicas[0].url, f"code-{key}")
+            assert (done.status == 200) is ok, (key, done.status)
+    assert f"install refused enterprise=- team={b.team}" in caplog.text
+    store = replicas[0].services.install.store
+    assert store.inner.find_installation(enterprise_id=None, team_id=b.team) is None
+    for place, served in ((a, True), (b, False), (e1, True)):
+        command_from(replicas[0].sender, place, "opt-out")
+        assert (place.url in answer_at(fake, place.key)) is served, place.key
+    # A leaves the list: what it stored is no longer used
+    only_org = settings.model_copy(update={"install_teams": ["E0ORG"]})
+    replicas.append(Replica(only_org, engine, fake))
+    command_from(replicas[1].sender, a, "opt-out", key="A2")
+    assert "not installed in this workspace" in answer_at(fake, "A2")
