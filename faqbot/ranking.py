@@ -25,7 +25,7 @@ from faqbot.models import FaqEntry, Hit, Passage
 from faqbot.normalise import fold
 from faqbot.prepare import Prepared, prepare
 from faqbot.query import expand_shorthand, normalise_query
-from faqbot.scope import organisations_in, specific_terms, without_names
+from faqbot.scope import asks_for_quantity, organisations_in, specific_terms, without_names
 
 log = logging.getLogger(__name__)
 
@@ -85,6 +85,7 @@ class Ranked:
     query_stems: set[str] = field(default_factory=set)  # content words, for highlighting
     #: the question's specific words (acronyms, numbers, product names) that no passage has
     unknown_terms: tuple[str, ...] = ()
+    asks_for_quantity: bool = False  # "how many…", "how much…", "how fast…"
 
     @property
     def in_domain(self) -> float:
@@ -197,7 +198,8 @@ def rank(
                   dense=dense[rows], keyword=keyword[rows], faq_scores=faq_scores,
                   top_dense=float(dense[rows].max()) if len(rows) else 0.0,
                   out_of_scope=out_of_scope, query_stems=prepared.keyword.stems(query),
-                  unknown_terms=_unknown_terms(prepared, question))
+                  unknown_terms=_unknown_terms(prepared, question),
+                  asks_for_quantity=asks_for_quantity(question))
 
 
 def word_query(snapshot: Snapshot, embedder: Embedder, question: str, query: str) -> str:
@@ -225,12 +227,15 @@ def _about_asked(prepared: Prepared, question: str) -> np.ndarray:
 
 def _unknown_terms(prepared: Prepared, question: str) -> tuple[str, ...]:
     """The question's specific words that no passage contains, under any spelling faqbot
-    knows for them ("LLM" is known where the documents say "large language models")."""
+    knows for them ("LLM" is known where the documents say "large language models", "CSAM"
+    where they say "Child Sexual Abuse Material")."""
     unknown = []
     keyword = prepared.keyword
     for term in specific_terms(fold(question), prepared.vocabulary):
         if not keyword.unknown(term):
             continue
+        if term.isalpha() and term.removesuffix("s").upper() in prepared.initialisms:
+            continue  # the documents spell it out
         expanded = normalise_query(term)[len(term):]
         if expanded and len(keyword.unknown(expanded)) < len(keyword.stems(expanded)):
             continue
@@ -316,4 +321,5 @@ def cover_parts(whole: Ranked, parts: Sequence[Ranked]) -> Ranked:
     return Ranked(passages=whole.passages, rows=take("rows"), scores=take("scores"),
                   dense=take("dense"), keyword=take("keyword"), faq_scores=whole.faq_scores,
                   top_dense=whole.top_dense, out_of_scope=whole.out_of_scope,
-                  query_stems=whole.query_stems, unknown_terms=whole.unknown_terms)
+                  query_stems=whole.query_stems, unknown_terms=whole.unknown_terms,
+                  asks_for_quantity=whole.asks_for_quantity)

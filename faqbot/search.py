@@ -29,12 +29,16 @@ from faqbot.ranking import (
     rank,
     word_query,
 )
-from faqbot.scope import asks_to_act, foreign_language, strip_instructions
+from faqbot.scope import asks_to_act, foreign_language, states_quantity, strip_instructions
 
 # the names callers import from here, as before the split into query, prepare and ranking
 __all__ = ["Engine", "Ranked", "RankingConfig", "best_sentence", "confidence", "cover_parts",
            "has_words", "normalise_query", "prepare", "query_text", "question_parts", "rank",
            "shape_answer"]
+
+
+#: a question asking for a number is answered only if one of this many best passages has one
+QUANTITY_PASSAGES = 3
 
 
 def shape_answer(snapshot: Snapshot, ranked: Ranked, config: RankingConfig, top_k: int) -> Answer:
@@ -49,8 +53,12 @@ def shape_answer(snapshot: Snapshot, ranked: Ranked, config: RankingConfig, top_
     related = tuple(e for e, _ in ranked.faq_scores[:3]) if not answered else ()
     hits = tuple(ranked.top(top_k))
     reason = None if answered else "out_of_scope"
-    if answered and faq is None and ranked.unknown_terms:
-        answered, reason = False, "not_covered"  # the closest passages become related reading
+    if answered and faq is None and (ranked.unknown_terms or (
+            ranked.asks_for_quantity and not any(states_quantity(h.passage.text)
+                                                 for h in ranked.top(QUANTITY_PASSAGES)))):
+        # a specific word no passage has, or a number asked for that the best passages
+        # don't state: the closest passages become related reading
+        answered, reason = False, "not_covered"
     if answered and ranked.query_stems:
         keyword = prepare(snapshot).keyword
         hits = tuple(h.model_copy(update={"highlight": best_sentence(h.passage.text,
