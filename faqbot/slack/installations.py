@@ -6,6 +6,8 @@ encrypted with Fernet before it is written and decrypted after it is read, so th
 holds ciphertext only. Fernet ciphertext is longer than the 200 characters slack_sdk's
 columns allow (a rotating token is already over 100), so ``WideInstallationStore`` makes
 those columns ``Text``; nothing else of slack_sdk's tables changes.
+``AllowedInstallationStore`` adds ``FAQBOT_INSTALL_TEAMS``: only the listed workspaces and
+orgs are stored and served.
 
 A refresh token can be spent once. ``LockedTokenRotator`` takes a lease row in the same
 database (``token_refresh_leases``) before it refreshes, reads the installation again under

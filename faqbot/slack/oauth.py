@@ -105,7 +105,6 @@ class OAuthInstall:
         return WebClient(token=found.bot_token, base_url=client.base_url,
                          logger=client.logger, retry_handlers=client.retry_handlers)
 
-
     def org_ids(self) -> list[str]:
         """The Enterprise org ids with an org-wide install."""
         table = self.tables.installations
