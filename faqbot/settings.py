@@ -69,13 +69,31 @@ class Settings(BaseSettings):
         None,
         validation_alias=AliasChoices("SLACK_SIGNING_SECRET", "FAQBOT_SLACK_SIGNING_SECRET"),
     )
+    slack_client_id: str | None = Field(
+        None, validation_alias=AliasChoices("SLACK_CLIENT_ID", "FAQBOT_SLACK_CLIENT_ID"),
+        description="With SLACK_CLIENT_SECRET: OAuth install (/slack/install) for many "
+        "workspaces or a whole Enterprise Grid org, instead of one SLACK_BOT_TOKEN.",
+    )
+    slack_client_secret: SecretStr | None = Field(
+        None,
+        validation_alias=AliasChoices("SLACK_CLIENT_SECRET", "FAQBOT_SLACK_CLIENT_SECRET"),
+    )
+    token_key: SecretStr | None = Field(
+        None, description="Fernet key that encrypts the installations' tokens at rest (OAuth "
+        "mode refuses to start without it); make one with `faqbot token-key`; 'NEW,OLD' "
+        "while changing it.",
+    )
+    install_teams: Annotated[list[str], NoDecode] = Field(
+        default_factory=list, description="OAuth mode: the workspace (T…) and Enterprise org "
+        "(E…) ids that may install and use faqbot; empty: whoever reaches /slack/install.",
+    )
     port: int = Field(3000, validation_alias=AliasChoices("PORT", "FAQBOT_PORT"))
     health_port: int | None = Field(
         None, ge=0, le=65535, description="Socket Mode: the port of /healthz and /readyz "
         "(default: PORT; 0 turns them off). HTTP mode serves them on PORT.",
     )
 
-    @field_validator("admin_user_ids", mode="before")
+    @field_validator("admin_user_ids", "install_teams", mode="before")
     @classmethod
     def _split_ids(cls, value: object) -> object:
         if isinstance(value, str):
@@ -86,6 +104,12 @@ class Settings(BaseSettings):
     @classmethod
     def _upper(cls, value: str) -> str:
         return value.upper()
+
+    @property
+    def oauth(self) -> bool:
+        """True when the OAuth install is configured (client id and secret both set)."""
+        secret = self.slack_client_secret.get_secret_value() if self.slack_client_secret else ""
+        return bool(self.slack_client_id) and bool(secret)
 
 
 def load_settings(**overrides: object) -> Settings:
