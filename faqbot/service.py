@@ -101,7 +101,11 @@ def update_index(
             log.warning("index unreadable, rebuilding: %s", exc)
             rebuild = True
     if not rebuild and wait_s > 0:
-        return store.build_if_stale(kb, embedder, wait_s=wait_s, progress=progress)
+        report = store.build_if_stale(kb, embedder, wait_s=wait_s, progress=progress)
+        if report is None:
+            log.info("index version %s was built by another process meanwhile; using it",
+                     store.current_name())
+        return report
     return store.build(kb, embedder, rebuild=rebuild, progress=progress)
 
 
