@@ -58,6 +58,10 @@ KEEP_VERSIONS = 3
 _VERSION_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
 #: How often a build waiting for the lock file tries again.
 _LOCK_RETRY_S = 0.1
+#: Replicas sharing the folder: a version a rollback dropped is kept this long (renamed
+#: aside) before it is deleted, so a replica still reading it (its passage texts are mapped
+#: from the file) has swapped away first. NFS invalidates a deleted file for other clients.
+RETIRED_KEEP_S = 10 * 60
 
 
 class SharedLock(Protocol):
@@ -301,9 +305,16 @@ class IndexStore:
             previous = names[names.index(current) - 1]
             self._point_current(previous)
             # versions newer than the one in service would be rolled "forward" into by
-            # the next rollback; drop them so rollback always walks back in time.
+            # the next rollback; drop them so rollback always walks back in time. Replicas
+            # may still be reading them for a second: with a shared lock they are renamed
+            # aside and deleted by a later build or rollback.
             for name in names[names.index(current):]:
-                shutil.rmtree(self.versions / name, ignore_errors=True)
+                if self.shared_lock is None:
+                    shutil.rmtree(self.versions / name, ignore_errors=True)
+                else:
+                    os.rename(self.versions / name,
+                              self.versions / f".retired-{int(time.time())}-{name}")
+            self._sweep_retired()
             return previous
 
     def _point_current(self, name: str) -> None:
@@ -327,6 +338,16 @@ class IndexStore:
                 shutil.rmtree(path, ignore_errors=True)
         for path in self.root.glob(".CURRENT.*"):
             path.unlink(missing_ok=True)
+        self._sweep_retired()
+
+    def _sweep_retired(self) -> None:
+        """Delete the versions a rollback renamed aside over RETIRED_KEEP_S ago."""
+        if not self.versions.is_dir():
+            return
+        for path in self.versions.glob(".retired-*"):
+            stamp = path.name.split("-", 2)[1]
+            if not stamp.isdigit() or time.time() - int(stamp) > RETIRED_KEEP_S:
+                shutil.rmtree(path, ignore_errors=True)
 
     def _reusable(
         self, model_id: str, rebuild: bool
