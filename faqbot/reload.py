@@ -20,7 +20,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from faqbot.errors import FaqbotError, KnowledgeError, Problem
+from faqbot.errors import FaqbotError, KnowledgeError, Problem, StoreLockedError
 from faqbot.index import IndexStore
 from faqbot.privacy import describe_exception
 from faqbot.search import Engine
@@ -192,8 +192,18 @@ class Reloader:
             try:
                 kb = load_knowledge(self.settings.knowledge_dir)
                 kb.raise_for_errors()
-                report = self.store.build(kb, self.engine.embedder, rebuild=True)
-                self._serve(report.version)
+                try:
+                    report = self.store.build(kb, self.engine.embedder, rebuild=True)
+                    self._serve(report.version)
+                except StoreLockedError:
+                    # another replica is rebuilding it: wait for that build, serve its version
+                    with self.store.lock(BUILD_WAIT_S):
+                        pass
+                    self._serve(None)
+                    log.info("index rebuilt by another process after damage: version=%s",
+                             self.engine.snapshot.name)
+                    self._tell_recovered()
+                    return self._record("ok", None, started)
             except Exception as exc:
                 message = _failure_text(exc)
                 log.error("index rebuild failed: %s", message)

@@ -200,3 +200,33 @@ def test_a_polling_watch_sees_edits(knowledge: Path, settings: Settings,
         _wait_for(lambda: any(p.doc == "parking.md" for p in reloader.engine.snapshot.passages))
     finally:
         reloader.stop()
+
+
+def test_a_repair_while_another_replica_rebuilds_serves_that_rebuild(
+        knowledge: Path, settings: Settings, engine: Engine, reloader: Reloader) -> None:
+    import threading
+
+    from faqbot.sources import load_knowledge
+    from tests.fakes import FakeEmbedder
+
+    store = reloader.store
+    held = threading.Event()
+
+    def other_replica_rebuilds() -> None:
+        with store.lock():
+            held.set()
+            time.sleep(0.5)
+            store._build_locked(load_knowledge(knowledge), FakeEmbedder(), rebuild=True,
+                                progress=None, hnsw_from=10_000)
+
+    other = threading.Thread(target=other_replica_rebuilds)
+    other.start()
+    assert held.wait(5)
+    before = store.version_names()
+    status = reloader.repair("index file passages.faiss is missing or corrupt")
+    other.join(10)
+    assert status.result == "ok", status
+    assert engine.snapshot.name == store.current_name() and engine.snapshot.name not in before
+    assert len(store.version_names()) == len(before) + 1  # its rebuild only
+    notes = reloader.notes  # type: ignore[attr-defined]
+    assert len(notes) == 2 and "damaged" in notes[0] and "problem is gone" in notes[1]
