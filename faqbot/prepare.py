@@ -15,7 +15,7 @@ from faqbot.late import Idf
 from faqbot.memory import release_free_memory
 from faqbot.models import AUTHORITY, Passage
 from faqbot.passages import PassageTable
-from faqbot.scope import Subjects, organisations_in
+from faqbot.scope import Subjects, initialisms, organisations_in
 from faqbot.spelling import Speller
 
 
@@ -42,6 +42,7 @@ class Prepared:
     vocabulary: frozenset[str]  # the model's whole words (lower case), if it says
     doc_of_row: np.ndarray  # per passage: its document's position in doc_orgs
     doc_orgs: list[frozenset[str]]  # per document: the companies its title or address names
+    initialisms: frozenset[str]  # acronyms the passages spell out ("CSAM"), scope.initialisms
 
 
 def prepare(snapshot: Snapshot, embedder: Embedder | None = None) -> Prepared:
@@ -70,6 +71,7 @@ def prepare(snapshot: Snapshot, embedder: Embedder | None = None) -> Prepared:
         doc_of_row.append(position_of_doc[p.doc])
     keyword = KeywordIndex(texts)
     subjects = Subjects(labels, keyword.count_containing)
+    spelled_out = initialisms(texts)
     speller = Speller(texts + [text for _, text in snapshot.faq_rows],
                       getattr(embedder, "vocabulary", ()))
     del texts
@@ -102,6 +104,7 @@ def prepare(snapshot: Snapshot, embedder: Embedder | None = None) -> Prepared:
         subjects=subjects,
         doc_of_row=np.array(doc_of_row, dtype=np.int64),
         doc_orgs=[frozenset(organisations_in(label)) for label in labels],
+        initialisms=spelled_out,
         vocabulary=frozenset(w.casefold() for w in getattr(embedder, "vocabulary", ())
                              if w.isalpha()),
     )

@@ -25,7 +25,7 @@ from faqbot.models import FaqEntry, Hit, Passage
 from faqbot.normalise import fold
 from faqbot.prepare import Prepared, prepare
 from faqbot.query import expand_shorthand, normalise_query
-from faqbot.scope import organisations_in, specific_terms
+from faqbot.scope import asks_for_quantity, organisations_in, specific_terms, without_names
 
 log = logging.getLogger(__name__)
 
@@ -85,6 +85,7 @@ class Ranked:
     query_stems: set[str] = field(default_factory=set)  # content words, for highlighting
     #: the question's specific words (acronyms, numbers, product names) that no passage has
     unknown_terms: tuple[str, ...] = ()
+    asks_for_quantity: bool = False  # "how many…", "how much…", "how fast…"
 
     @property
     def in_domain(self) -> float:
@@ -118,9 +119,10 @@ def rank(
 ) -> Ranked:
     """Score passages and FAQ entries for a question.
 
-    ``query_vector``, ``query`` (its :func:`query_text`) and ``query_tokens`` (its content
-    tokens) may be given when the caller has them already, e.g. from one model call for
-    several questions; a ``query_vector`` without ``query_tokens`` skips late interaction.
+    ``query_vector``, ``query`` (its :func:`query_text`) and ``query_tokens`` (the content
+    tokens of its :func:`word_query`) may be given when the caller has them already, e.g.
+    from one model call for several questions; a ``query_vector`` without ``query_tokens``
+    skips late interaction.
 
     Passage score = cosine + keyword_weight * BM25/max(BM25) + boost from the closest FAQ
     entries that cite the passage, adjusted for authority and superseded status; when no FAQ
@@ -130,11 +132,14 @@ def rank(
     prepared = prepare(snapshot, embedder)
     if query is None:
         query = query_text(snapshot, question, config, embedder)
+    # words are matched without the names of the companies the documents are about
+    words = word_query(snapshot, embedder, question, query)
     if query_vector is not None:
         vector = query_vector
     elif (with_tokens := embedder_with_tokens(snapshot, embedder, config)) is not None:
-        vectors, tokens = with_tokens.embed_with_tokens([query])  # one forward pass for both
-        vector, query_tokens = vectors[0], tokens[0]
+        texts = [query] if words == query else [query, words]  # one forward pass for all
+        vectors, tokens = with_tokens.embed_with_tokens(texts)
+        vector, query_tokens = vectors[0], tokens[-1]
     else:
         vector = embedder.embed([query])[0]
     vector = np.ascontiguousarray(vector.reshape(1, -1), dtype=np.float32)
@@ -147,7 +152,7 @@ def rank(
         valid = rows[0] >= 0
         dense[rows[0][valid]] = scores[0][valid]
         known[rows[0][valid]] = True
-    keyword = prepared.keyword.scores(query)
+    keyword = prepared.keyword.scores(words)
     top_kw = float(keyword.max()) if n else 0.0
     candidates = known.copy()
     if top_kw > 0:
@@ -193,7 +198,22 @@ def rank(
                   dense=dense[rows], keyword=keyword[rows], faq_scores=faq_scores,
                   top_dense=float(dense[rows].max()) if len(rows) else 0.0,
                   out_of_scope=out_of_scope, query_stems=prepared.keyword.stems(query),
-                  unknown_terms=_unknown_terms(prepared, question))
+                  unknown_terms=_unknown_terms(prepared, question),
+                  asks_for_quantity=asks_for_quantity(question))
+
+
+def word_query(snapshot: Snapshot, embedder: Embedder, question: str, query: str) -> str:
+    """``query`` without the names of companies the documents are about that the question
+    names, for the word-level scores (BM25 and late interaction): "does adobe own what i
+    make" should meet "retain all rights and ownership", not every passage saying "Adobe".
+    The pooled vector keeps them (it reads the question as a whole); the documents about
+    the company still get the subject bonus. A question that is only names keeps them."""
+    prepared = prepare(snapshot, embedder)
+    asked = organisations_in(question) & prepared.subjects.named
+    if not asked:
+        return query
+    words = without_names(query, asked)
+    return words if prepared.keyword.stems(words) else query
 
 
 def _about_asked(prepared: Prepared, question: str) -> np.ndarray:
@@ -207,12 +227,15 @@ def _about_asked(prepared: Prepared, question: str) -> np.ndarray:
 
 def _unknown_terms(prepared: Prepared, question: str) -> tuple[str, ...]:
     """The question's specific words that no passage contains, under any spelling faqbot
-    knows for them ("LLM" is known where the documents say "large language models")."""
+    knows for them ("LLM" is known where the documents say "large language models", "CSAM"
+    where they say "Child Sexual Abuse Material")."""
     unknown = []
     keyword = prepared.keyword
     for term in specific_terms(fold(question), prepared.vocabulary):
         if not keyword.unknown(term):
             continue
+        if term.isalpha() and term.removesuffix("s").upper() in prepared.initialisms:
+            continue  # the documents spell it out
         expanded = normalise_query(term)[len(term):]
         if expanded and len(keyword.unknown(expanded)) < len(keyword.stems(expanded)):
             continue
@@ -298,4 +321,5 @@ def cover_parts(whole: Ranked, parts: Sequence[Ranked]) -> Ranked:
     return Ranked(passages=whole.passages, rows=take("rows"), scores=take("scores"),
                   dense=take("dense"), keyword=take("keyword"), faq_scores=whole.faq_scores,
                   top_dense=whole.top_dense, out_of_scope=whole.out_of_scope,
-                  query_stems=whole.query_stems, unknown_terms=whole.unknown_terms)
+                  query_stems=whole.query_stems, unknown_terms=whole.unknown_terms,
+                  asks_for_quantity=whole.asks_for_quantity)

@@ -153,6 +153,28 @@ def organisations_in(text: str) -> set[str]:
     return {names.organisation[_Names.key(found)] for found in _name_matches(text)}
 
 
+def without_names(text: str, organisations: Container[str]) -> str:
+    """``text`` with every name of ``organisations`` (the company or one of its products) cut
+    out. Inside documents about a company its name is everywhere, so as a keyword it only
+    favours passages that happen to repeat it; the subject bonus gives the documents about
+    it their due instead."""
+    names = _names()
+    kept, start = [], 0
+    for pattern in (names.any_case, names.exact_case):
+        for match in pattern.finditer(text):
+            if names.organisation[_Names.key(match.group(0))] in organisations:
+                kept.append((match.start(), match.end()))
+    if not kept:
+        return text
+    parts = []
+    for begin, end in sorted(kept):
+        if begin >= start:
+            parts.append(text[start:begin])
+            start = end
+    parts.append(text[start:])
+    return re.sub(r"\s{2,}", " ", " ".join(parts)).strip()
+
+
 class Subjects:
     """The companies the documents in service are about.
 
@@ -203,6 +225,47 @@ class Subjects:
 
 _SPECIFIC = re.compile(r"(?<![\w])(?:[A-Za-z]*[A-Z][A-Za-z]*[A-Z][A-Za-z]*[A-Z][A-Za-z]*|\d{3,})"
                        r"(?![\w])")
+
+
+#: A run of capitalised words ("Child Sexual Abuse Material", "Patent and Trademark Office"):
+#: where the documents spell out what an acronym stands for. Words in capitals are shouted
+#: legal text, not names, and do not count.
+_CAPITALISED_RUN = re.compile(r"\b[A-Z][a-z][\w'’]*(?:[\s-]+(?:(?:of|and|for|the|on|in|to)\s+)?"
+                              r"[A-Z][a-z][\w'’]*)+")
+_SMALL_WORDS = frozenset({"of", "and", "for", "the", "on", "in", "to"})
+
+
+def initialisms(texts: Iterable[str]) -> frozenset[str]:
+    """The acronyms of three letters or more that ``texts`` spell out: the initials of each
+    run of capitalised words, small words left out ("Child Sexual Abuse Material" gives
+    CSAM), and of the run without its first word, which is often the sentence's ("Irish
+    Data Protection Commission" gives DPC). Shorter parts of a run don't count: the
+    initials of any few words would make nearly every acronym "known"."""
+    found: set[str] = set()
+    for text in texts:
+        for run in _CAPITALISED_RUN.finditer(text):
+            initials = "".join(w[0] for w in re.split(r"[\s-]+", run.group(0))
+                               if w not in _SMALL_WORDS).upper()
+            found.update(i for i in (initials, initials[1:]) if len(i) >= 3)
+    return frozenset(found)
+
+
+_QUANTITY_QUESTION = re.compile(r"\bhow\s+(?:many|much|fast|soon|quickly|often)\b", re.I)
+_QUANTITY = re.compile(
+    r"\d|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|fifteen|twenty|"
+    r"thirty|forty|fifty|sixty|ninety|hundreds?|thousands?|millions?|billions?|half|once|twice|"
+    r"dozens?|daily|weekly|monthly|annually|yearly|immediately|promptly)\b", re.I)
+
+
+def asks_for_quantity(question: str) -> bool:
+    """Whether the question asks for a number, an amount or a speed ("how many", "how
+    much", "how fast", "how often")."""
+    return bool(_QUANTITY_QUESTION.search(question))
+
+
+def states_quantity(text: str) -> bool:
+    """Whether a passage states any number, amount or frequency a quantity question needs."""
+    return bool(_QUANTITY.search(text))
 
 
 _DIGIT_RUNS = re.compile(r"\+?\d[\d().-]*(?:\s+[\d().-]*\d){2,}")

@@ -27,13 +27,18 @@ from faqbot.ranking import (
     embedder_with_tokens,
     query_text,
     rank,
+    word_query,
 )
-from faqbot.scope import asks_to_act, foreign_language, strip_instructions
+from faqbot.scope import asks_to_act, foreign_language, states_quantity, strip_instructions
 
 # the names callers import from here, as before the split into query, prepare and ranking
 __all__ = ["Engine", "Ranked", "RankingConfig", "best_sentence", "confidence", "cover_parts",
            "has_words", "normalise_query", "prepare", "query_text", "question_parts", "rank",
            "shape_answer"]
+
+
+#: a question asking for a number is answered only if one of this many best passages has one
+QUANTITY_PASSAGES = 3
 
 
 def shape_answer(snapshot: Snapshot, ranked: Ranked, config: RankingConfig, top_k: int) -> Answer:
@@ -48,8 +53,12 @@ def shape_answer(snapshot: Snapshot, ranked: Ranked, config: RankingConfig, top_
     related = tuple(e for e, _ in ranked.faq_scores[:3]) if not answered else ()
     hits = tuple(ranked.top(top_k))
     reason = None if answered else "out_of_scope"
-    if answered and faq is None and ranked.unknown_terms:
-        answered, reason = False, "not_covered"  # the closest passages become related reading
+    if answered and faq is None and (ranked.unknown_terms or (
+            ranked.asks_for_quantity and not any(states_quantity(h.passage.text)
+                                                 for h in ranked.top(QUANTITY_PASSAGES)))):
+        # a specific word no passage has, or a number asked for that the best passages
+        # don't state: the closest passages become related reading
+        answered, reason = False, "not_covered"
     if answered and ranked.query_stems:
         keyword = prepare(snapshot).keyword
         hits = tuple(h.model_copy(update={"highlight": best_sentence(h.passage.text,
@@ -120,8 +129,16 @@ class Engine:
         tokens: list[TextTokens | None] = [None] * len(queries)
         with_tokens = embedder_with_tokens(snapshot, self.embedder, self.config)
         if with_tokens is not None:
-            vectors, found = with_tokens.embed_with_tokens(queries)
-            tokens = list(found)
+            # late interaction reads each query's words without the subjects' names
+            # (ranking.word_query): those that differ join the same forward pass
+            words = [word_query(snapshot, self.embedder, text, query)
+                     for text, query in zip(asked, queries, strict=True)]
+            extra = [w for w, q in zip(words, queries, strict=True) if w != q]
+            vectors, found = with_tokens.embed_with_tokens(queries + extra)
+            more = iter(found[len(queries):])
+            tokens = [next(more) if w != q else t
+                      for w, q, t in zip(words, queries, found[:len(queries)], strict=True)]
+            vectors = vectors[:len(queries)]
         else:
             vectors = self.embedder.embed(queries)
         ranked = rank(snapshot, self.embedder, question, self.config, query_vector=vectors[0],

@@ -10,16 +10,20 @@ import pytest
 from faqbot.keyword import KeywordIndex
 from faqbot.scope import (
     Subjects,
+    asks_for_quantity,
     asks_to_act,
     foreign_language,
+    initialisms,
     organisations_in,
     out_of_scope_examples,
     specific_terms,
+    states_quantity,
     strip_instructions,
+    without_names,
 )
 from faqbot.search import Engine
 from faqbot.service import open_engine
-from faqbot.settings import Settings
+from faqbot.settings import Settings, load_settings
 from tests.fakes import FakeEmbedder
 
 
@@ -157,3 +161,55 @@ def test_a_multilingual_model_answers_other_languages(settings: Settings) -> Non
     assert multi.config.multilingual
     assert multi.answer("¿Los modelos de lenguaje se entrenan con mis mensajes?").reason != (
         "language")
+
+
+def test_names_of_the_given_companies_are_cut_out_and_others_kept() -> None:
+    assert without_names("does Adobe use my Photoshop files", {"Adobe"}) == "does use my files"
+    assert without_names("does zoom share with microsoft teams?", {"Zoom"}) == \
+        "does share with microsoft teams?"
+    # "teams" in lower case is an everyday word, not Microsoft's product
+    assert without_names("can my teams see it?", {"Microsoft"}) == "can my teams see it?"
+
+
+def test_acronyms_spelled_out_in_capitalised_words_are_known() -> None:
+    found = initialisms(["We report Child Sexual Abuse Material to the authorities.",
+                         "Write to the Irish Data Protection Commission.",
+                         "Residents of the State of California have rights.",
+                         "ANY FAILURE TO PROVIDE SUPPORT SERVICES IS NOT A BREACH."])
+    assert {"CSAM", "DPC", "IDPC"} <= found
+    assert "SOC" not in found  # small words are left out: "State of California" is SC
+    assert "FPS" not in found and "FTPSS" not in found  # shouted legal text names nothing
+    assert "PC" not in found  # two letters are too short to tell
+
+
+@pytest.mark.parametrize(("question", "asks"), [
+    ("how many law enforcement requests did they receive?", True),
+    ("How much was the company fined?", True),
+    ("how fast do they have to tell us about a breach?", True),
+    ("how do I opt out?", False),
+    ("how long are recordings kept?", False),  # "as long as needed" is an answer
+])
+def test_questions_asking_for_a_number(question: str, asks: bool) -> None:
+    assert asks_for_quantity(question) is asks
+
+
+def test_passages_stating_a_number() -> None:
+    assert states_quantity("We delete it within 30 days.")
+    assert states_quantity("Requests are answered within thirty days, twice a year.")
+    assert not states_quantity("We respond to lawful requests from the authorities.")
+
+
+def test_a_number_asked_for_that_no_best_passage_states_is_not_covered(
+        knowledge: Path, tmp_path: Path) -> None:
+    (knowledge / "requests.md").write_text(
+        "---\ntitle: Government requests\nkind: policy\n---\n\n# Government requests\n\n"
+        "We review every government request for customer data and push back on requests "
+        "that are too broad. We publish a report on government requests.\n",
+        encoding="utf-8")
+    engine = open_engine(load_settings(knowledge_dir=knowledge, index_dir=tmp_path / "i"),
+                         FakeEmbedder())
+    plain = engine.answer("do you review government requests for customer data?")
+    assert plain.answered, plain.reason
+    counted = engine.answer("how many government requests for customer data do you review?")
+    assert not counted.answered and counted.reason == "not_covered"
+    assert counted.hits  # the closest passages are shown as related reading

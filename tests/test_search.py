@@ -20,6 +20,7 @@ from faqbot.search import (
     normalise_query,
     question_parts,
     rank,
+    word_query,
 )
 from faqbot.service import open_engine
 from faqbot.settings import Settings
@@ -220,3 +221,47 @@ def test_engine_answers_with_the_question_tokens_and_each_parts(
         len(query.ids)) or real_maxsim(query, groups, idf))
     engine.answer("what is the retention period for deletion? do cookies remember my language")
     assert asked == [6, 3, 3]  # the whole question, then each part, each with its own tokens
+
+
+def _company_snapshot(tmp_path: Path) -> Snapshot:
+    """Two passages of a document about Adobe: one repeats the name, one answers."""
+    texts = {"names": "Adobe publishes Adobe news about Adobe events.",
+             "answers": "You keep ownership of what you make with the services."}
+    passages = [Passage(id=key, doc="adobe-terms.md", title="Adobe General Terms", section=key,
+                        url=None, date=None, kind="policy", text=text, start=0, end=len(text))
+                for key, text in texts.items()]
+    embedder = FakeTokenEmbedder()
+    vectors, tokens = embedder.embed_with_tokens([embedding_text(p) for p in passages])
+    write_tokens(tmp_path, tokens, embedder.dim)
+    return Snapshot(name="company", manifest={}, passages=passages,
+                    passage_index=make_faiss_index(vectors), faq=[], faq_rows=[],
+                    faq_index=make_faiss_index(np.zeros((0, embedder.dim), np.float32)),
+                    documents=[], opt_out=None, tokens=TokenStore.open(tmp_path, embedder.dim))
+
+
+def test_word_scores_leave_out_the_names_of_the_company_the_documents_are_about(
+        tmp_path: Path) -> None:
+    snapshot = _company_snapshot(tmp_path)
+    embedder = FakeTokenEmbedder()
+    assert word_query(snapshot, embedder, "does adobe own what i make",
+                      "does adobe own what i make") == "does own what i make"
+    # a company the documents are not about keeps its name; so does a question of names only
+    assert word_query(snapshot, embedder, "does zoom own it", "does zoom own it") == \
+        "does zoom own it"
+    assert word_query(snapshot, embedder, "adobe?", "adobe?") == "adobe?"
+    ranked = rank(snapshot, embedder, "does adobe own what i make", RankingConfig())
+    keyword = {snapshot.passages[int(r)].id: float(k)
+               for r, k in zip(ranked.rows, ranked.keyword, strict=True)}
+    assert keyword.get("names", 0.0) == 0.0 and keyword["answers"] > 0
+
+
+def test_the_word_query_joins_the_questions_forward_pass(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    embedder = FakeTokenEmbedder()
+    engine = Engine(embedder=embedder, snapshot=_company_snapshot(tmp_path))
+    calls: list[list[str]] = []
+    real = embedder.embed_with_tokens
+    monkeypatch.setattr(embedder, "embed_with_tokens",
+                        lambda texts: calls.append(list(texts)) or real(texts))
+    engine.answer("does adobe own what i make")
+    assert calls == [["does adobe own what i make", "does own what i make"]]
