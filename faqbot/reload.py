@@ -1,13 +1,13 @@
 """Hot reload: watch the knowledge folder, rebuild in the background, swap without downtime.
 
 Questions keep being answered from the snapshot in service while a build runs; the new
-snapshot is swapped in only once it is fully loaded. Any failure (a broken file, a full disk)
-keeps the last good index in service and is reported. A build already running elsewhere (a
-replica sharing the index folder, `faqbot index`) is waited for, and its version served if it
-matches the folder: losing that race is not a failure.
+snapshot is swapped in only once it is fully loaded. Any failure (a broken file, a full disk,
+another build holding the lock) keeps the last good index in service and is reported.
 
-Replicas sharing the index folder follow its CURRENT (``Settings.follows_index``): a version
-another replica built or rolled back to is loaded and swapped in within about a second.
+Replicas sharing the index folder (``Settings.follows_index``) follow its CURRENT: a version
+another replica built or rolled back to is loaded and swapped in within about a second. A
+build another replica is running is waited for, and its version served if it matches the
+folder: losing that race is not a failure.
 """
 
 from __future__ import annotations
@@ -98,6 +98,12 @@ class Reloader:
             self._store = index_store(self.settings)
         return self._store
 
+    @property
+    def _wait_s(self) -> float:
+        """How long a build waits for another one: replicas wait (losing the race is not a
+        failure); a single process reports a held lock at once, as it always did."""
+        return BUILD_WAIT_S if self.settings.follows_index else 0.0
+
     def _serve(self, name: str | None) -> None:
         """Load version ``name`` (default: CURRENT's) and swap it in, unless it is in service."""
         store = self.store
@@ -121,8 +127,8 @@ class Reloader:
                     recovered = self.status.result == "failed"
                     self._tell_recovered()
                     return self._record("ok" if recovered else "unchanged", None, started)
-                # another replica's build of the same edit is waited for, then served
-                report = store.build_if_stale(kb, self.engine.embedder, wait_s=BUILD_WAIT_S)
+                # replicas: another one's build of the same edit is waited for, then served
+                report = store.build_if_stale(kb, self.engine.embedder, wait_s=self._wait_s)
                 if report is None:
                     self._serve(None)
                     log.info("index version=%s was built by another process; serving it",
@@ -196,8 +202,10 @@ class Reloader:
                     report = self.store.build(kb, self.engine.embedder, rebuild=True)
                     self._serve(report.version)
                 except StoreLockedError:
+                    if not self._wait_s:
+                        raise
                     # another replica is rebuilding it: wait for that build, serve its version
-                    with self.store.lock(BUILD_WAIT_S):
+                    with self.store.lock(self._wait_s):
                         pass
                     self._serve(None)
                     log.info("index rebuilt by another process after damage: version=%s",

@@ -140,7 +140,9 @@ def _startup_index(
     """
     kb = load_knowledge(settings.knowledge_dir)
     if not kb.errors:
-        return update_index(settings, embedder, progress=progress, wait_s=BUILD_WAIT_S), None
+        # replicas started together: one builds, the others wait for it and use its version
+        wait_s = BUILD_WAIT_S if settings.follows_index else 0.0
+        return update_index(settings, embedder, progress=progress, wait_s=wait_s), None
     good = servable(kb)
     store = index_store(settings)
     problems = tuple(good.skipped or kb.errors)

@@ -120,6 +120,7 @@ def test_the_replica_that_loses_the_build_race_serves_the_winner_s_build(
 
     from faqbot.index import IndexStore
 
+    reloader.settings = settings = settings.model_copy(update={"follow_index": True})
     other, other_notes = _replica(settings)
     real = IndexStore._build_locked
     building = threading.Event()
@@ -209,6 +210,7 @@ def test_a_repair_while_another_replica_rebuilds_serves_that_rebuild(
     from faqbot.sources import load_knowledge
     from tests.fakes import FakeEmbedder
 
+    reloader.settings = settings.model_copy(update={"follow_index": True})  # replicas
     store = reloader.store
     held = threading.Event()
 
@@ -230,3 +232,13 @@ def test_a_repair_while_another_replica_rebuilds_serves_that_rebuild(
     assert len(store.version_names()) == len(before) + 1  # its rebuild only
     notes = reloader.notes  # type: ignore[attr-defined]
     assert len(notes) == 2 and "damaged" in notes[0] and "problem is gone" in notes[1]
+
+
+def test_a_single_process_reports_a_held_lock_at_once_as_before(
+        knowledge: Path, reloader: Reloader) -> None:
+    (knowledge / "parking.md").write_text(NEW_DOC)
+    started = time.monotonic()
+    with reloader.store.lock():  # `faqbot index` running meanwhile
+        status = reloader.reload()
+    assert status.result == "failed" and "another build" in (status.error or "")
+    assert time.monotonic() - started < 2
