@@ -38,7 +38,7 @@ PARKING = ("---\ntitle: Parking\nurl: https://intranet/parking\nkind: internal\n
 HELPFUL = json.dumps({"f": "llm-training", "p": []})
 #: Every build takes this much longer, so the replicas' builds (at start-up, after an edit)
 #: overlap and the race for the build lock is really run.
-BUILD_DELAY = 3.0
+BUILD_DELAY = 4.0
 
 
 @dataclass
@@ -158,13 +158,20 @@ def test_a_knowledge_edit_is_served_by_both_with_one_build(replicas: Replicas,
         assert _answer(server, fake, "What time does the zebra garage open for parking?", "zebra").count(
             "zebra garage opens at seven") >= 1
     time.sleep(2)  # the slower watcher has had its turn too
-    assert store.version_names() == [*before, new]  # exactly one build
-    assert sum(s.logs().count("reloaded index version=") for s in replicas.both()) == 1
+    story = _reload_lines(replicas)
+    assert store.version_names() == [*before, new], story  # exactly one build
+    assert story.count("reloaded index version=") == 1, story
     # the other replica's watcher saw the edit during that build, waited, then served it
-    assert sum(s.logs().count("was built by another process; serving it")
-               for s in replicas.both()) == 1
-    assert not _posts_to(fake, OWNER), "an admin was told something"  # no failure notice
+    assert story.count("was built by another process; serving it") == 1, story
+    assert not _posts_to(fake, OWNER), story  # no failure notice
     print(f"edit served by the first replica's build after {seconds:.1f} s")
+
+
+def _reload_lines(replicas: Replicas) -> str:
+    """What each replica's reloader logged (for a failure message)."""
+    words = ("reload", "index version", "CURRENT", "watching", "admin")
+    return "\n".join(f"{name}: {line}" for name, server in zip("AB", replicas.both(), strict=True)
+                     for line in server.logs().splitlines() if any(w in line for w in words))
 
 
 def _answer(server: Server, fake: FakeSlack, question: str, key: str) -> str:
