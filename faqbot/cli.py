@@ -159,6 +159,29 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return serve(_settings(args))
 
 
+def cmd_manifest(args: argparse.Namespace) -> int:
+    from faqbot.slack.manifest import http_manifest, load_manifest, render
+
+    manifest = load_manifest(args.source)
+    if args.http is None:
+        heading = "faqbot's Slack app manifest, Socket Mode (manifest.yml)"
+        print(render(manifest, heading), end="")
+        return 0
+    variant = http_manifest(manifest, args.http, rotate_tokens=args.rotate_tokens)
+    heading = (f"faqbot's Slack app manifest, HTTP mode with the OAuth install, for "
+               f"{args.http}\n(made by `faqbot manifest --http` from manifest.yml; "
+               "see docs/install.md)")
+    print(render(variant, heading), end="")
+    return 0
+
+
+def cmd_token_key(args: argparse.Namespace) -> int:
+    from faqbot.slack.installations import new_key
+
+    print(new_key())
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="faqbot",
@@ -212,6 +235,22 @@ def build_parser() -> argparse.ArgumentParser:
 
     add("serve", cmd_serve, "Run the Slack app (Socket Mode or HTTP), or the local demo "
         "without tokens.")
+
+    help_ = ("Print the Slack app manifest: Socket Mode, or with --http the HTTP variant with "
+             "the OAuth install (request URLs, redirect URL, org-wide install).")
+    p = sub.add_parser("manifest", help=help_, description=help_)
+    p.set_defaults(func=cmd_manifest)
+    p.add_argument("--http", metavar="URL", help="the public https:// address faqbot is "
+                   "served at, e.g. https://faqbot.example.com")
+    p.add_argument("--rotate-tokens", action="store_true", help="turn on Slack's token "
+                   "rotation (tokens expire after 12 hours; Slack cannot turn it off again)")
+    p.add_argument("--from", dest="source", metavar="FILE", type=Path,
+                   help="the manifest to start from (default: faqbot's manifest.yml)")
+
+    help_ = ("Print a new FAQBOT_TOKEN_KEY: the key that encrypts the OAuth installs' tokens "
+             "at rest.")
+    p = sub.add_parser("token-key", help=help_, description=help_)
+    p.set_defaults(func=cmd_token_key)
     return parser
 
 

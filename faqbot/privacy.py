@@ -41,7 +41,9 @@ WITHHELD = "[faqbot: library log record withheld]"
 _LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 _PROCESS_KEY = secrets.token_bytes(32)
 
-_TOKEN = re.compile(r"\b(xox[abposr]|xapp)-[A-Za-z0-9-]+")
+_TOKEN = re.compile(r"\b(xox[abeposr]|xapp)-[A-Za-z0-9-]+")
+#: an OAuth code or state in a library's message ("with code: …", "for state: …", "code=…")
+_OAUTH_VALUE = re.compile(r"\b(?<!status )(code|state)(\s*[:=]\s*)[^\s&,;)]+")
 _BEARER = re.compile(r"\b(Bearer|Basic)\s+[A-Za-z0-9._~+/=-]+", re.IGNORECASE)
 #: A quoted key and a colon: what makes a bracketed span a JSON object or a dict repr.
 _KEYED = re.compile(r"[\"'][^\"'\n]{0,200}[\"']\s*:")
@@ -61,6 +63,7 @@ def scrub(message: str) -> str:
     message = _TOKEN.sub(lambda m: f"{m.group(1)}-[redacted]", message)
     message = _BEARER.sub(lambda m: f"{m.group(1)} [redacted]", message)
     message = _withhold_bodies(message)
+    message = _OAUTH_VALUE.sub(lambda m: f"{m.group(1)}{m.group(2)}[withheld]", message)
     message = _NON_SPACE.sub(_withhold_form, message)
     return _TEXT_FIELD.sub(lambda m: f"{m.group(1)}=[withheld]", message)
 

@@ -275,7 +275,8 @@ def specific_terms(question: str, words: Container[str] = ()) -> list[str]:
     """Words that name one precise thing: acronyms of three capitals or more (``SOC``,
     ``HIPAA``, ``FedRAMP``) and numbers of three digits or more (``256``, ``2013``). A word
     in capitals that ``words`` (a model's vocabulary) knows in lower case and that is
-    longer than three letters is a shouted word ("DROP TABLE"), not an acronym. When the
+    longer than three letters is a shouted word ("DROP TABLE"), not an acronym, and a
+    plural acronym ("PSDs") is a common noun. When the
     documents contain none of a question's specific words, they are unlikely to answer it
     ("is it SOC 2 certified?")."""
     found = []
@@ -284,6 +285,8 @@ def specific_terms(question: str, words: Container[str] = ()) -> list[str]:
         term = match.group(0)
         if len(term) > 3 and term.isalpha() and term.casefold() in words:
             continue
+        if len(term) > 3 and term.endswith("s") and term[:-1].isupper():
+            continue  # a plural ("PSDs", "APIs") names a kind of thing, not one standard
         found.append(term)
     return found
 

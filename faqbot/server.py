@@ -17,6 +17,8 @@ NO_TOKENS = """\
 No Slack tokens are set, so faqbot is not connecting to Slack.
   Socket Mode: set SLACK_BOT_TOKEN (xoxb-...) and SLACK_APP_TOKEN (xapp-...)
   HTTP mode:   set SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET (and PORT, default 3000)
+  Many workspaces or a Grid org: SLACK_CLIENT_ID, SLACK_CLIENT_SECRET, SLACK_SIGNING_SECRET
+               and FAQBOT_TOKEN_KEY (docs/install.md)
 Meanwhile, here is faqbot answering a few sample questions from the bundled knowledge:
 """
 
@@ -37,7 +39,8 @@ def demo(settings: Settings) -> int:
 
 def serve(settings: Settings) -> int:
     """Start whichever mode the settings allow."""
-    if settings.slack_bot_token is None:
+    oauth = settings.slack_client_id or settings.slack_client_secret  # complete or not
+    if settings.slack_bot_token is None and not oauth:
         return demo(settings)
     try:
         from faqbot.slack.runner import run

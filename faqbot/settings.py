@@ -79,6 +79,24 @@ class Settings(BaseSettings):
         None,
         validation_alias=AliasChoices("SLACK_SIGNING_SECRET", "FAQBOT_SLACK_SIGNING_SECRET"),
     )
+    slack_client_id: str | None = Field(
+        None, validation_alias=AliasChoices("SLACK_CLIENT_ID", "FAQBOT_SLACK_CLIENT_ID"),
+        description="With SLACK_CLIENT_SECRET: OAuth install (/slack/install) for many "
+        "workspaces or a whole Enterprise Grid org, instead of one SLACK_BOT_TOKEN.",
+    )
+    slack_client_secret: SecretStr | None = Field(
+        None,
+        validation_alias=AliasChoices("SLACK_CLIENT_SECRET", "FAQBOT_SLACK_CLIENT_SECRET"),
+    )
+    token_key: SecretStr | None = Field(
+        None, description="Fernet key that encrypts the installations' tokens at rest (OAuth "
+        "mode refuses to start without it); make one with `faqbot token-key`; 'NEW,OLD' "
+        "while changing it.",
+    )
+    install_teams: Annotated[list[str], NoDecode] = Field(
+        default_factory=list, description="OAuth mode: the workspace (T…) and Enterprise org "
+        "(E…) ids that may install and use faqbot; empty: whoever reaches /slack/install.",
+    )
     port: int = Field(3000, validation_alias=AliasChoices("PORT", "FAQBOT_PORT"))
 
     @property
@@ -86,7 +104,7 @@ class Settings(BaseSettings):
         """Whether this process follows CURRENT (see ``follow_index``)."""
         return self.follow_index if self.follow_index is not None else self.redis_url is not None
 
-    @field_validator("admin_user_ids", mode="before")
+    @field_validator("admin_user_ids", "install_teams", mode="before")
     @classmethod
     def _split_ids(cls, value: object) -> object:
         if isinstance(value, str):
@@ -97,6 +115,12 @@ class Settings(BaseSettings):
     @classmethod
     def _upper(cls, value: str) -> str:
         return value.upper()
+
+    @property
+    def oauth(self) -> bool:
+        """True when the OAuth install is configured (client id and secret both set)."""
+        secret = self.slack_client_secret.get_secret_value() if self.slack_client_secret else ""
+        return bool(self.slack_client_id) and bool(secret)
 
 
 def load_settings(**overrides: object) -> Settings:

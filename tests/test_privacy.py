@@ -179,6 +179,15 @@ def test_configure_logging_is_idempotent_and_filters_every_root_handler(restore_
     ("payload=%7B%22text%22%3A%22hi%22%7D", "payload=[withheld]", "%22hi"),
     ("token=x&team_id=T1&text=hello+world&user_id=U1", "[form body withheld]", "hello"),
     ("handled event_id=Ev123 in 12 ms", "event_id=Ev123 in 12 ms", "withheld"),
+    # OAuth: Bolt's warnings name the code and the state; refresh tokens are xoxe-
+    ("Failed to fetch oauth.v2.access result with code: c0de-99 - error: x",
+     "code: [withheld] - error", "c0de-99"),
+    ("Failed to find any persistent data for state: 5e7a-11 - boom", "state: [withheld]",
+     "5e7a-11"),
+    ("GET /slack/oauth_redirect?code=c0de&state=5e7a", "code=[withheld]&state=[withheld]",
+     "5e7a"),
+    ("refresh with xoxe-1-abcdef", "xoxe-[redacted]", "abcdef"),
+    ("upstream status code: 503", "status code: 503", "withheld"),
 ])
 def test_scrub(message, kept, gone):
     out = scrub(message)

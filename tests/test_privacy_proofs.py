@@ -578,6 +578,46 @@ def test_no_canary_reaches_redis_from_any_http_surface(slack_settings, engine, f
     connect(redis_server.url).flushdb()
 
 
+def test_no_oauth_code_or_state_reaches_a_log_line(index_dir, engine, fake, tmp_path,
+                                                   witness: Witness) -> None:
+    """The install and redirect endpoints (OAuth mode): a good install, a code Slack refuses
+    (Bolt's warning names it), a forged state, a cancelled install, then a question from
+    the installed workspace. Codes, states and the question reach no log line, stream, file
+    or memory; the code goes to Slack (oauth.v2.access) by design, so the fake's record of
+    requests is not searched for it, and the states only in logs and streams (a used state
+    is deleted from the database, but its bytes may stay in SQLite's free pages)."""
+    from tests.slack.oauth_world import WORKSPACES, get, install, oauth_settings, teach
+    from tests.slack.oauth_world import command as command_from
+
+    witness.start()
+    c = Canaries()
+    teach(fake)
+    good, refused, forged = c("oauthcode"), c("oauthrefusedcode"), c("oauthforgedstate")
+    fake.codes[good] = fake.codes.pop("code-A")
+    settings = oauth_settings(index_dir, fake, state_dir=tmp_path / "state")
+    with served_app(settings, engine, fake) as served:
+        base = f"http://127.0.0.1:{served.port}"
+        done, first = install(base, good)
+        assert done.status == 200, done
+        done, second = install(base, refused)
+        assert done.status == 401
+        done, third = install(base, good, state=forged)
+        assert done.status in (400, 401)
+        cancelled, _ = get(f"{base}/slack/oauth_redirect?error=access_denied&state={third}")
+        assert cancelled.status == 200
+        command_from(served.slack, WORKSPACES["A"], f"{TRAINED} {c('oauthquestion')}")
+        assert "not trained" in fake.wait_response("A")[0].data["text"]
+        witness.memory = bot_state(served.services)
+    assert [call.data["code"] for call in fake.api_calls("oauth.v2.access")] == [good, refused]
+    witness.check(c)
+    logs = "\n".join(witness.logs.handled)
+    assert "oauth.v2.access result with code: [withheld]" in logs  # Bolt's warning, scrubbed
+    for where, text in witness.places():
+        if where.startswith(("a log record", "the root log", "stdout", "stderr")):
+            for state in (first, second, third):
+                assert state not in text, f"an OAuth state in {where}"
+
+
 def _socket_envelopes(fake: FakeSlack, c: Canaries) -> list[dict[str, Any]]:
     auth = [{"team_id": "T1", "user_id": BOT_USER, "is_bot": True}]
     slash = {"team_id": "T1", "channel_id": "C1", "user_id": MEMBER, "command": "/privacy",

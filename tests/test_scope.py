@@ -213,3 +213,8 @@ def test_a_number_asked_for_that_no_best_passage_states_is_not_covered(
     counted = engine.answer("how many government requests for customer data do you review?")
     assert not counted.answered and counted.reason == "not_covered"
     assert counted.hits  # the closest passages are shown as related reading
+
+
+def test_a_plural_acronym_is_a_common_noun() -> None:
+    assert specific_terms("does it train on the PSDs and APIs, or on HIPAA records?") == [
+        "HIPAA"]

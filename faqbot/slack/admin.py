@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from slack_sdk import WebClient
 
@@ -58,15 +58,25 @@ class AdminNotifier:
     """The Reloader's ``notify``: a DM (chat.postMessage to the user id) to every admin.
 
     A failed DM is logged by class, place and Slack error code only, and the next admin is
-    still told. With ``once`` (Redis, when replicas share it), a notice another replica
-    already sent within ``NOTICE_TTL_S`` is not sent again; while Redis can't say, it is sent.
+    still told. An entry ``TEAM:USER`` is told with the token of that workspace or org
+    (``client_for``, OAuth mode); a bare id with ``client`` (one static token). With ``once``
+    (Redis, when replicas share it), a notice another replica already sent within
+    ``NOTICE_TTL_S`` is not sent again; while Redis can't say, it is sent.
     """
 
     def __init__(self, client: WebClient, admin_ids: Sequence[str],
+                 client_for: Callable[[str], WebClient | None] | None = None,
                  once: RedisSeen | None = None) -> None:
         self.client = client
         self.admin_ids = tuple(admin_ids)
+        self.client_for = client_for
         self.once = once
+
+    def _route(self, entry: str) -> tuple[WebClient | None, str]:
+        where, _, user_id = entry.rpartition(":")
+        if self.client_for is None:
+            return self.client, user_id
+        return (self.client_for(where) if where else None), user_id
 
     def __call__(self, text: str) -> None:
         if not self.admin_ids:
@@ -77,9 +87,14 @@ class AdminNotifier:
             log.info("admin notice %s already sent by another replica", key[:12])
             return
         message = admin_notice(text)
-        for user_id in self.admin_ids:
+        for entry in self.admin_ids:
+            client, user_id = self._route(entry)
+            if client is None:
+                log.warning("admin %s not told: no install for its workspace (write "
+                            "FAQBOT_ADMIN_USER_IDS as TEAM_ID:USER_ID)", user_id)
+                continue
             try:
-                self.client.chat_postMessage(channel=user_id, unfurl_links=False,
+                client.chat_postMessage(channel=user_id, unfurl_links=False,
                                              unfurl_media=False, **message.kwargs())
                 log.info("admin notified of a reload result user=%s", user_id)
             except Exception as exc:
@@ -90,8 +105,12 @@ def start_reloader(client: WebClient, services: SlackServices, settings: Setting
                    engine: Engine, *, debounce_ms: int | None = None) -> Reloader:
     """Watch the knowledge folder for ``engine`` (``services.reloader``) and start it."""
     options = {} if debounce_ms is None else {"debounce_ms": debounce_ms}
-    notifier = AdminNotifier(client, settings.admin_user_ids, once=services.notices)
-    reloader = Reloader(settings, engine, notify=notifier, **options)
+    install = services.install
+    notify = AdminNotifier(client, settings.admin_user_ids,
+                           client_for=(None if install is None
+                                       else lambda team: install.client_for(client, team)),
+                           once=services.notices)
+    reloader = Reloader(settings, engine, notify=notify, **options)
     services.reloader = reloader
     reloader.start()
     return reloader

@@ -15,7 +15,8 @@ from faqbot.search import Engine
 from faqbot.settings import Settings
 from faqbot.slack.dedupe import retry_number
 from faqbot.slack.delivery import web_api_retry_handlers
-from faqbot.slack.listeners import register_all
+from faqbot.slack.listeners import lifecycle, register_all
+from faqbot.slack.oauth import app_options, open_oauth
 from faqbot.slack.services import CONTEXT_KEY, SlackServices, build_services
 
 log = logging.getLogger("faqbot.slack")
@@ -32,6 +33,8 @@ def build_client(settings: Settings) -> WebClient:
     """The Web API client: ``settings.slack_api_url``, retries on refused connections, 429s
     (honouring Retry-After) and 5xx (``faqbot.slack.delivery``)."""
     token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else None
+    if settings.oauth:  # each request gets its install's token; the shared client has none
+        token = None
     return WebClient(
         token=token,
         base_url=settings.slack_api_url,
@@ -45,6 +48,10 @@ def create_app(settings: Settings, engine: Engine, client: WebClient | None = No
                services: SlackServices | None = None) -> App:
     """A Bolt App answering from ``engine``; with ``client`` given, no token check at start-up.
 
+    With ``SLACK_CLIENT_ID`` and ``SLACK_CLIENT_SECRET`` set it is an OAuth app
+    (``faqbot.slack.oauth``): Bolt's install pages, one token per installed workspace or org,
+    and the uninstall listeners (``faqbot.slack.listeners.lifecycle``).
+
     Call ``faqbot.privacy.configure_logging`` first. The app acks first and answers after
     (``process_before_response=False``) on a pool of ``LISTENER_POOL`` threads, so an ack
     never waits for a free thread. ``services`` (default: ``build_services(settings, engine,
@@ -52,17 +59,21 @@ def create_app(settings: Settings, engine: Engine, client: WebClient | None = No
     """
     injected = client is not None
     secret = settings.slack_signing_secret
+    web = client if client is not None else build_client(settings)
+    parts = services or build_services(settings, engine, answerer)
+    if settings.oauth and parts.install is None:
+        parts.install = open_oauth(settings, web)
     app = App(
         name=APP_NAME,
-        client=client if injected else build_client(settings),
+        client=web,
         signing_secret=secret.get_secret_value() if secret else "",
-        token_verification_enabled=not injected,
+        token_verification_enabled=not injected and parts.install is None,
         process_before_response=False,
         logger=quiet_logger(APP_NAME),
         listener_executor=ThreadPoolExecutor(max_workers=LISTENER_POOL,
                                              thread_name_prefix="faqbot-listener"),
+        **app_options(parts.install),
     )
-    parts = services or build_services(settings, engine, answerer)
 
     @app.middleware
     def answer_each_event_once(request: BoltRequest, body: dict[str, Any],
@@ -81,4 +92,6 @@ def create_app(settings: Settings, engine: Engine, client: WebClient | None = No
         log.warning("unhandled error in a listener: %s", describe_exception(error))
 
     register_all(app)
+    if parts.install is not None:
+        lifecycle.register(app, parts.install.store)
     return app

@@ -1,4 +1,9 @@
-"""The two Slack look-ups the opt-out flow needs: the asker's role and the workspace."""
+"""The two Slack look-ups the opt-out flow needs: the asker's role and the workspace.
+
+With one static token the workspace is the token's (``auth.test``). With OAuth installs it
+is the workspace the request came from, by its team id (``team.info``): an org-wide token's
+``auth.test`` names the org, not the workspace where the question was asked.
+"""
 
 from __future__ import annotations
 
@@ -21,10 +26,13 @@ def role_of(user: dict[str, Any]) -> Role:
 
 
 class Directory:
-    """``users.info`` for a role (never cached: roles change), ``auth.test`` once known."""
+    """``users.info`` for a role (never cached: roles change); the workspace from
+    ``auth.test`` (one token) or ``team.info`` per team id (``per_team``), cached once known."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, per_team: bool = False) -> None:
+        self.per_team = per_team
         self._workspace: Workspace | None = None
+        self._teams: dict[str, Workspace] = {}
         self._lock = threading.Lock()
 
     def role(self, client: WebClient, user_id: str | None) -> Role:
@@ -44,8 +52,11 @@ class Directory:
         user = response.get("user")
         return user if isinstance(user, dict) else None
 
-    def workspace(self, client: WebClient) -> Workspace | None:
-        """Workspace URL and name from ``auth.test``, cached once known (it is not user data)."""
+    def workspace(self, client: WebClient, team: str | None = None) -> Workspace | None:
+        """Workspace URL and name, cached once known (it is not user data): ``team.info`` of
+        ``team`` in per-team mode, else ``auth.test``."""
+        if self.per_team and team:
+            return self._team(client, team)
         with self._lock:
             if self._workspace is not None:
                 return self._workspace
@@ -60,3 +71,23 @@ class Directory:
         with self._lock:
             self._workspace = Workspace(url=url, name=name)
             return self._workspace
+
+    def _team(self, client: WebClient, team: str) -> Workspace | None:
+        with self._lock:
+            known = self._teams.get(team)
+        if known is not None:
+            return known
+        try:
+            response = client.team_info(team=team)  # an org token needs the workspace's id
+        except Exception as exc:
+            failed("team.info", exc)
+            return None
+        info = response.get("team") or {}
+        name, url, domain = info.get("name"), info.get("url"), info.get("domain")
+        if not isinstance(url, str) and isinstance(domain, str) and domain:
+            url = f"https://{domain}.slack.com/"
+        if not (isinstance(url, str) and isinstance(name, str)):
+            return None
+        with self._lock:
+            self._teams[team] = Workspace(url=url, name=name)
+            return self._teams[team]

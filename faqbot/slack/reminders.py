@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import threading
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from slack_sdk import WebClient
@@ -33,9 +34,12 @@ class Reminders:
     """Finds requests unconfirmed for longer than ``status.reminder_days`` and DMs once."""
 
     def __init__(self, status: OptOutStatus, client: WebClient, catalog: Catalog,
-                 directory: Directory, *, interval: float = CHECK_EVERY) -> None:
+                 directory: Directory, *, interval: float = CHECK_EVERY,
+                 client_for: Callable[[str], WebClient | None] | None = None) -> None:
         self.status = status
         self.client = client
+        #: the client for one workspace's record (OAuth: that install's token), None if gone
+        self.client_for = client_for or (lambda _workspace: client)
         self.catalog = catalog
         self.directory = directory
         self.interval = interval
@@ -49,14 +53,17 @@ class Reminders:
         sent = 0
         for record in self.status.store.due_reminders(before):
             user = record.reminder_user
+            client = self.client_for(record.workspace)
+            if client is None:  # not installed there (any more): nobody to send it with
+                continue
             if not user or not self.status.store.claim_reminder(record.workspace,
                                                                  self.status.now()):
                 continue
             message = reminder_message(record, self.catalog.view().opt_out,
-                                       self.directory.workspace(self.client),
+                                       self.directory.workspace(client, record.workspace),
                                        self.status.reminder_days, today)
             try:
-                self.client.chat_postMessage(channel=user, unfurl_links=False,
+                client.chat_postMessage(channel=user, unfurl_links=False,
                                              unfurl_media=False, **message.kwargs())
             except Exception as exc:
                 failed("opt-out reminder", exc)
@@ -89,8 +96,11 @@ class Reminders:
 def start_reminders(client: WebClient, services: SlackServices, *,
                     interval: float = CHECK_EVERY) -> Reminders:
     """Start the reminder loop for ``services`` (``services.close()`` stops it)."""
+    install = services.install
     reminders = Reminders(services.opt_out, client, services.catalog, services.directory,
-                          interval=interval)
+                          interval=interval,
+                          client_for=(None if install is None
+                                      else lambda team: install.client_for(client, team)))
     services.reminders = reminders
     reminders.start()
     return reminders

@@ -50,10 +50,12 @@ StartResponse = Callable[..., Any]
 
 
 class SlackWSGI:
-    """The WSGI app: POST /slack/events → Bolt, GET /healthz → 200 when ready (503 before)."""
+    """The WSGI app: POST /slack/events → Bolt, GET /healthz → 200 when ready (503 before);
+    in OAuth mode, GET /slack/install and /slack/oauth_redirect → Bolt's OAuth flow."""
 
     def __init__(self, app: App | None = None) -> None:
         self._handler: Any = None
+        self._oauth_paths: frozenset[str] = frozenset()
         self._on_close: Callable[[], None] | None = None
         self._healthy: Callable[[], bool] | None = None
         self.app: App | None = None
@@ -67,6 +69,9 @@ class SlackWSGI:
         from faqbot.slack.edge import EdgeRequestHandler
 
         self._handler = EdgeRequestHandler(app, path=EVENTS_PATH)
+        flow = app.oauth_flow
+        self._oauth_paths = (frozenset() if flow is None
+                             else frozenset((flow.install_path, flow.redirect_uri_path)))
         self.app = app
         self._on_close = on_close
         self._healthy = healthy
@@ -90,6 +95,9 @@ class SlackWSGI:
             else:
                 status, body = "200 OK", b"ok\n"
             return _plain(start_response, status, body)
+        if path in self._oauth_paths and method == "GET":
+            # Bolt's install page and redirect: a state and a code in the query, never logged
+            return self._handler(environ, start_response)
         if path == EVENTS_PATH and method == "POST":
             if not self.ready:
                 return _plain(start_response, "503 Service Unavailable", b"loading\n")
@@ -111,7 +119,21 @@ def _plain(start_response: StartResponse, status: str, body: bytes) -> list[byte
 
 
 def choose_mode(settings: Settings) -> str:
-    """'socket' or 'http'; ConfigError when the tokens for neither are set."""
+    """'socket', 'http' or 'oauth' (HTTP with the OAuth install); ConfigError when the
+    settings for none of them are complete."""
+    secret = settings.slack_signing_secret
+    if settings.oauth:
+        from faqbot.slack.oauth import require_key
+
+        if settings.slack_app_token is not None:
+            raise ConfigError("the OAuth install (SLACK_CLIENT_ID/SLACK_CLIENT_SECRET) serves "
+                              "HTTP: unset SLACK_APP_TOKEN (Socket Mode)")
+        if secret is None or not secret.get_secret_value():
+            raise ConfigError("the OAuth install needs SLACK_SIGNING_SECRET too")
+        require_key(settings)  # refuse to store tokens in clear
+        return "oauth"
+    if settings.slack_client_id or settings.slack_client_secret:
+        raise ConfigError("the OAuth install needs both SLACK_CLIENT_ID and SLACK_CLIENT_SECRET")
     bot = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else ""
     if not bot.startswith("xoxb-"):
         raise ConfigError("SLACK_BOT_TOKEN must be a bot token (xoxb-...)")
@@ -119,7 +141,6 @@ def choose_mode(settings: Settings) -> str:
         if not settings.slack_app_token.get_secret_value().startswith("xapp-"):
             raise ConfigError("SLACK_APP_TOKEN must be an app-level token (xapp-...)")
         return "socket"
-    secret = settings.slack_signing_secret
     if secret is None or not secret.get_secret_value():
         raise ConfigError("HTTP mode needs SLACK_SIGNING_SECRET (or set SLACK_APP_TOKEN for "
                           "Socket Mode)")

@@ -20,7 +20,7 @@ from faqbot.slack.counters import Feedback, Gaps, Outcomes
 from faqbot.slack.dedupe import DEFAULT_TTL_SECONDS, EventDeduper
 from faqbot.slack.directory import Directory
 from faqbot.slack.later import Later
-from faqbot.slack.opt_out_status import OptOutStatus, open_opt_out_status
+from faqbot.slack.opt_out_status import OptOutStatus, Place, open_opt_out_status
 from faqbot.slack.shared_channels import SharedChannels
 from faqbot.slack.types import MAX_PASSAGES
 from faqbot.state.shared import (
@@ -32,6 +32,7 @@ from faqbot.state.shared import (
 )
 
 if TYPE_CHECKING:
+    from faqbot.slack.oauth import OAuthInstall
     from faqbot.slack.reminders import Reminders
 
 #: The key of the services in Bolt's per-request ``context``.
@@ -54,8 +55,9 @@ class SlackServices:
     the work after an ack, ``admin_work`` the admin commands; ``opt_out`` keeps the
     workspace's opt-out status; ``reloader`` is the hot-reload watcher and ``reminders`` the
     opt-out reminder loop when they run in this process (``start_reloader``,
-    ``faqbot.slack.reminders.start_reminders``); ``notices`` marks the admin notices sent
-    (Redis, so replicas send each once; None: every notice is sent).
+    ``faqbot.slack.reminders.start_reminders``); ``install`` holds the OAuth stores in OAuth
+    mode (``create_app`` opens them), where ``many_workspaces`` is true; ``notices`` marks
+    the admin notices sent (Redis, so replicas send each once; None: every notice is sent).
     """
 
     catalog: Catalog
@@ -72,15 +74,30 @@ class SlackServices:
     agent_view: AgentView = field(default_factory=AgentView)
     reloader: Reloader | None = None
     reminders: Reminders | None = None
+    install: OAuthInstall | None = None
+    many_workspaces: bool = False
     notices: RedisSeen | None = None
 
     def internal_docs(self) -> frozenset[str]:
         """The documents of kind ``internal`` in service (never quoted in shared channels)."""
         return frozenset(d.path for d in self.catalog.view().documents if d.kind == "internal")
 
-    def is_admin(self, user_id: str | None) -> bool:
-        """True for the user ids in ``FAQBOT_ADMIN_USER_IDS``."""
-        return bool(user_id) and user_id in self.admins
+    def is_admin(self, user_id: str | None, place: Place | None = None) -> bool:
+        """True for the users ``FAQBOT_ADMIN_USER_IDS`` names for the place asked from.
+
+        An entry ``TEAM_ID:USER_ID`` (a workspace id, or an Enterprise org id for all of its
+        workspaces) counts only from there; a bare ``USER_ID`` counts in single-workspace
+        mode only, so with many workspaces installed nobody is an admin everywhere by
+        accident.
+        """
+        if not user_id:
+            return False
+        if not self.many_workspaces and user_id in self.admins:
+            return True
+        if place is None:
+            return False
+        return any(f"{where}:{user_id}" in self.admins
+                   for where in (place.team, place.org) if where)
 
     def close(self, grace: float = 0.0) -> None:
         """Stop the reminders, drain the work in hand for up to ``grace`` seconds (the rest is
@@ -91,6 +108,8 @@ class SlackServices:
         self.admin_work.close()
         self.asker.answerer.close()
         self.opt_out.close()
+        if self.install is not None:
+            self.install.close()
 
 
 def build_services(settings: Settings, engine: Engine, answerer: Answerer | None = None,
@@ -114,11 +133,12 @@ def build_services(settings: Settings, engine: Engine, answerer: Answerer | None
                   gaps=Gaps(store=counters))
     return SlackServices(
         catalog=catalog, asker=asker, feedback=Feedback(counters), outcomes=outcomes,
-        directory=Directory(), deduper=deduper or EventDeduper(shared=seen),
+        directory=Directory(per_team=settings.oauth), deduper=deduper or EventDeduper(shared=seen),
         answers=Later(ANSWER_THREADS, name="faqbot-answer"),
         admin_work=Later(ADMIN_WORKERS, name="faqbot-admin"),
         admins=frozenset(settings.admin_user_ids),
-        opt_out=opt_out or open_opt_out_status(settings), notices=notices,
+        opt_out=opt_out or open_opt_out_status(settings), many_workspaces=settings.oauth,
+        notices=notices,
     )
 
 

@@ -51,6 +51,7 @@ class Call:
     name: str  # Web API method ("chat.postMessage") or the response_url key
     data: dict[str, Any]
     at: float = field(default_factory=time.monotonic)
+    token: str | None = None  # the bearer token a Web API call was made with
 
     @property
     def text(self) -> str:
@@ -73,6 +74,13 @@ class FakeSlack:
             ORG_OWNER: {"id": ORG_OWNER, "is_owner": False, "is_org_owner": True},
         }
         self.ws_url = "ws://127.0.0.1:9/"
+        # OAuth: code → oauth.v2.access answer; refresh token → its answer (spent once);
+        # token → auth.test answer; team id → team.info's team
+        self.codes: dict[str, dict[str, Any]] = {}
+        self.refreshes: dict[str, dict[str, Any]] = {}
+        self.spent: set[str] = set()
+        self.tokens: dict[str, dict[str, Any]] = {}
+        self.teams: dict[str, dict[str, Any]] = {}
         fake = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -97,8 +105,10 @@ class FakeSlack:
                         data.update(json.loads(raw))
                     else:
                         data.update(urllib.parse.parse_qsl(raw))
+                bearer = self.headers.get("Authorization") or ""
+                token = bearer[7:] if bearer.startswith("Bearer ") else data.get("token")
                 if parsed.path.startswith("/api/"):
-                    status, headers, body = fake._api(parsed.path[5:], data)
+                    status, headers, body = fake._api(parsed.path[5:], data, token)
                 elif parsed.path.startswith("/response/"):
                     status, headers, body = fake._response(parsed.path[10:], data)
                 else:
@@ -135,6 +145,9 @@ class FakeSlack:
             self._failures.clear()
             self._delays.clear()
             self.shared.clear()
+            for table in (self.codes, self.refreshes, self.tokens, self.teams):
+                table.clear()
+            self.spent.clear()
 
     def fail_next(self, method: str, status: int = 200, headers: dict[str, str] | None = None,
                   body: dict[str, Any] | None = None, times: int = 1) -> None:
@@ -165,18 +178,42 @@ class FakeSlack:
         if seconds:
             time.sleep(seconds)
 
-    def _record(self, kind: str, name: str, data: dict[str, Any]) -> None:
+    def _record(self, kind: str, name: str, data: dict[str, Any],
+                token: str | None = None) -> None:
         with self._cond:
-            self.calls.append(Call(kind, name, data))
+            self.calls.append(Call(kind, name, data, token=token))
             self._cond.notify_all()
 
-    def _api(self, method: str, data: dict[str, Any]) -> tuple[int, dict[str, str], Any]:
-        self._record("api", method, data)
+    def _oauth(self, data: dict[str, Any]) -> dict[str, Any]:
+        """oauth.v2.access: a code for an install, or a refresh token (each spent once)."""
+        with self._cond:
+            if data.get("grant_type") == "refresh_token":
+                refresh = data.get("refresh_token", "")
+                if refresh in self.spent or refresh not in self.refreshes:
+                    return {"ok": False, "error": "invalid_refresh_token"}
+                self.spent.add(refresh)
+                return {"ok": True, **self.refreshes[refresh]}
+            answer = self.codes.get(data.get("code", ""))
+        return {"ok": True, **answer} if answer else {"ok": False, "error": "invalid_code"}
+
+    def _api(self, method: str, data: dict[str, Any],
+             token: str | None = None) -> tuple[int, dict[str, str], Any]:
+        self._record("api", method, data, token)
         with self._cond:
             queue = self._failures.get(method)
             if queue:
                 return queue.pop(0)
         self._delay(method)
+        if method == "oauth.v2.access":
+            return 200, {}, self._oauth(data)
+        if method == "auth.test" and self.tokens:  # OAuth tests: each token its own install
+            known = self.tokens.get(token or "")
+            return 200, {}, ({"ok": True, **known} if known
+                             else {"ok": False, "error": "invalid_auth"})
+        if method == "team.info":
+            team = self.teams.get(data.get("team", ""))
+            return 200, {}, ({"ok": True, "team": team} if team
+                             else {"ok": False, "error": "team_not_found"})
         if method == "auth.test":
             return 200, {}, {"ok": True, "user_id": BOT_USER, "bot_id": "BBOT", "team_id": "T1",
                              "user": "faqbot", **WORKSPACE}

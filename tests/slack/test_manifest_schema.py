@@ -11,6 +11,7 @@ import pytest
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
+from faqbot import cli
 from tests.conftest import REPO
 
 Text = Annotated[str, StringConstraints(min_length=1)]
@@ -120,6 +121,47 @@ def test_manifest_follows_slacks_structure_and_limits() -> None:
     Manifest.model_validate(MANIFEST)
     events = MANIFEST["settings"]["event_subscriptions"]["bot_events"]
     assert len(events) == len(set(events))
+
+
+@pytest.mark.parametrize("rotate", [False, True])
+def test_the_http_variant_follows_them_too(rotate: bool,
+                                           capsys: pytest.CaptureFixture[str]) -> None:
+    """`faqbot manifest --http` as printed: request URLs, the redirect URL, an org-wide
+    install, no Socket Mode, the uninstall events."""
+    args = ["manifest", "--http", "https://faqbot.example.com/slack-app/"]
+    assert cli.main([*args, "--rotate-tokens"] if rotate else args) == 0
+    printed = yaml.safe_load(capsys.readouterr().out)
+    Manifest.model_validate(printed)
+    events_url = "https://faqbot.example.com/slack-app/slack/events"
+    settings = printed["settings"]
+    assert settings["event_subscriptions"]["request_url"] == events_url
+    assert settings["interactivity"]["request_url"] == events_url
+    assert [c["url"] for c in printed["features"]["slash_commands"]] == [events_url]
+    assert printed["oauth_config"]["redirect_urls"] == [
+        "https://faqbot.example.com/slack-app/slack/oauth_redirect"]
+    assert settings["org_deploy_enabled"] is True and settings["socket_mode_enabled"] is False
+    assert settings["token_rotation_enabled"] is rotate
+    events = settings["event_subscriptions"]["bot_events"]
+    assert {"app_uninstalled", "tokens_revoked"} <= set(events) and len(events) == len(set(events))
+    # everything else is manifest.yml's
+    assert printed["display_information"] == MANIFEST["display_information"]
+    for command in printed["features"]["slash_commands"]:
+        del command["url"]
+    assert printed["features"] == MANIFEST["features"]
+    assert printed["oauth_config"]["scopes"] == MANIFEST["oauth_config"]["scopes"]
+
+
+@pytest.mark.parametrize("url", ["http://faqbot.example.com", "faqbot.example.com",
+                                 "https://", "https://x.example.com/?a=1"])
+def test_the_http_variant_wants_a_public_https_address(url: str,
+                                                        capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(["manifest", "--http", url]) == 1
+    assert "https://" in capsys.readouterr().err
+
+
+def test_the_socket_mode_manifest_is_printed_as_it_is(capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(["manifest"]) == 0
+    assert yaml.safe_load(capsys.readouterr().out) == MANIFEST
 
 
 @pytest.mark.parametrize("path, value", [

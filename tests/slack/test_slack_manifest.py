@@ -14,6 +14,7 @@ from slack_bolt import BoltRequest
 from faqbot.catalog import CatalogView
 from faqbot.slack import blocks
 from faqbot.slack.blocks.opt_out_status import STATUS_ACTIONS, record_controls
+from faqbot.slack.manifest import BOT_SCOPES
 
 ROOT = Path(__file__).resolve().parents[2]
 MANIFEST = yaml.safe_load((ROOT / "manifest.yml").read_text("utf-8"))
@@ -28,6 +29,7 @@ METHOD_SCOPES: dict[str, str | None] = {
     "chat.update": "chat:write",
     "views.publish": None,
     "users.info": "users:read",
+    "team.info": "team:read",  # each workspace's name and URL with OAuth installs
     "conversations.open": "im:write",
     "assistant.threads.setSuggestedPrompts": "assistant:write",
     "assistant.threads.setStatus": "chat:write",
@@ -119,6 +121,7 @@ def test_scopes_are_exactly_what_the_code_needs():
                ["bot_events"]}
     needed.discard(None)
     assert set(MANIFEST["oauth_config"]["scopes"]["bot"]) == needed
+    assert set(BOT_SCOPES) == needed  # what an OAuth install asks for
     assert "im:write" not in needed  # DMs go to the user id; the bot never opens one
 
 

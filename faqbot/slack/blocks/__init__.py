@@ -52,12 +52,14 @@ from faqbot.slack.blocks.texts import (
     FRIENDLY_ERROR,
     NO_PROCEDURE,
     NOT_ALLOWED,
+    NOT_INSTALLED,
     THANKS,
 )
 
 __all__ = [
     "ACTIONS", "ACTION_ASK_FAQ", "ACTION_HELPFUL", "ACTION_NOT_HELPFUL", "ACTION_OPT_OUT",
-    "ACTION_SHARE", "BUSY", "EXPIRED", "FRIENDLY_ERROR", "NOT_ALLOWED", "NO_PROCEDURE",
+    "ACTION_SHARE", "BUSY", "EXPIRED", "FRIENDLY_ERROR", "NOT_ALLOWED", "NOT_INSTALLED",
+    "NO_PROCEDURE",
     "QUOTE_MAX", "THANKS", "Message", "about_message", "admin_failure", "admin_gaps_message",
     "admin_help", "admin_notice", "admin_reload_message", "admin_rollback_message",
     "admin_status_message", "answer_message", "citation", "decline_message", "decode_ref",

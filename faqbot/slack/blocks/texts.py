@@ -23,6 +23,9 @@ NO_PROCEDURE = (
     "The documents I have don't describe an opt-out procedure. "
     "Try `/privacy how do I opt out?` for what they do say."
 )
+#: OAuth mode, a request from a workspace with no install (never installed, or removed)
+NOT_INSTALLED = ("faqbot is not installed in this workspace (any more), so it cannot answer "
+                 "here. A workspace admin can install it again.")
 NOT_ALLOWED = "Sorry, I can't do that for you. Try `/privacy help` for what I can do."
 DISCLAIMER = "I quote the documents and cite them; check the source before relying on an answer."
 

@@ -1,5 +1,7 @@
 """``/privacy admin status | reload | rollback | gaps``, for the ids in FAQBOT_ADMIN_USER_IDS
-only.
+only (with many workspaces installed, for the ones named for the workspace or org the command
+comes from: ``SlackServices.is_admin``). The knowledge folder is one per deployment, so an
+admin's reload serves every workspace.
 
 Anyone else gets the same short refusal whatever follows ``admin``: it does not say which
 actions exist or that the bot has admins. Reload and rollback run on the admin pool
@@ -25,6 +27,7 @@ from faqbot.slack.blocks import (
     notice,
 )
 from faqbot.slack.later import Send
+from faqbot.slack.opt_out_status import Place
 from faqbot.slack.services import SlackServices
 
 log = logging.getLogger("faqbot.slack")
@@ -41,10 +44,11 @@ def admin_action(text: str) -> str:
     return words[0] if words[0] in ACTIONS else "other"
 
 
-def handle(services: SlackServices, user_id: str | None, text: str, send: Send) -> None:
+def handle(services: SlackServices, user_id: str | None, text: str, send: Send, *,
+           place: Place | None = None) -> None:
     """Run one admin command for ``user_id`` and send the reply (a refusal for non-admins)."""
     action = admin_action(text)
-    if not services.is_admin(user_id):
+    if not services.is_admin(user_id, place):
         # the refusal is the same for every action, known or not; the log has ids only
         log.info("admin command refused user=%s", user_id or "-")
         send(notice(NOT_ALLOWED))

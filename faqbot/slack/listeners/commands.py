@@ -63,7 +63,7 @@ def privacy_command(ack: Ack, command: dict[str, Any], respond: Respond, client:
 
     def work() -> None:
         if kind == "admin":
-            handle_admin(services, user_id, text, send)
+            handle_admin(services, user_id, text, send, place=workspace_key(context))
         elif kind == "admin opt-out":
             handle_opt_out_admin(services, client, workspace_key(context), user_id, text, send)
         else:
@@ -85,7 +85,8 @@ def command_reply(services: SlackServices, client: WebClient, kind: str, text: s
     if kind == "help":
         view = services.catalog.view()
         return help_message(services.outcomes.most_asked(view.faq),
-                            opt_out=view.opt_out is not None, admin=services.is_admin(user_id))
+                            opt_out=view.opt_out is not None,
+                            admin=services.is_admin(user_id, team))
     if kind == "about":
         return about_message(services.catalog.view(),
                              event_id_minutes=round(services.deduper.ttl / 60))

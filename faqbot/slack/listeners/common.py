@@ -56,13 +56,13 @@ def opt_out_reply(services: SlackServices, client: WebClient, user_id: str | Non
     if view.opt_out is None:
         return notice(NO_PROCEDURE)
     role = services.directory.role(client, user_id)
-    workspace = services.directory.workspace(client)
+    workspace = services.directory.workspace(client, team.team if team else None)
     log.info("opt-out flow user=%s role=%s", user_id or "-", role)
     flow = opt_out_message(view.opt_out, role, workspace, view.documents, personal=personal)
     if team is None:
         return flow
     return guided_flow(services.opt_out, team, flow,
-                       can_record=role == "owner" or services.is_admin(user_id))
+                       can_record=role == "owner" or services.is_admin(user_id, team))
 
 
 def post(client: WebClient, channel: str, message: Message, thread_ts: str | None = None) -> None:

@@ -32,13 +32,14 @@ def home_opened(event: dict[str, Any], client: WebClient, context: BoltContext) 
     try:
         services = services_of(context)
         view = services.catalog.view()
+        place = workspace_key(context)
         client.views_publish(user_id=user_id,
                              view=home_view(view, user_id,
                                             faq=services.outcomes.most_asked(view.faq),
-                                            status=home_status(services.opt_out,
-                                                               workspace_key(context)),
+                                            status=home_status(services.opt_out, place),
                                             gaps=(gap_lines(services.asker.gaps.top())
-                                                  if services.is_admin(user_id) else None)))
+                                                  if services.is_admin(user_id, place)
+                                                  else None)))
         log.info("home published user=%s", user_id)
     except Exception as exc:
         failed("views.publish", exc)

@@ -104,11 +104,11 @@ def parse_day(text: str, today: dt.date) -> dt.date | None:
 
 def _change(services: SlackServices, client: WebClient, workspace: str, user_id: str | None,
             change: Change | None, day: dt.date | None, reason: str | None, *,
-            org: bool = False) -> Message:
+            place: Place, org: bool = False) -> Message:
     """Check the role, then record ``change`` (None: reset) under the ``workspace`` key (the
     org's id when ``org``); the reply to show."""
     user = services.directory.user(client, user_id)
-    role = recorder_role(user, services.is_admin(user_id))
+    role = recorder_role(user, services.is_admin(user_id, place))
     if role is None or (org and role != "org owner"):
         log.info("opt-out status change refused user=%s org=%s", user_id or "-", org)
         if user is None and role is None:
@@ -152,7 +152,7 @@ def handle_admin(services: SlackServices, client: WebClient, place: Place,
             send(notice(BAD_REASON))
             return
     change: Change | None = None if action == "reset" else action  # type: ignore[assignment]
-    send(_change(services, client, key, user_id, change, day, reason, org=org))
+    send(_change(services, client, key, user_id, change, day, reason, place=place, org=org))
 
 
 def _state_value(body: dict[str, Any], block_id: str, action_id: str) -> dict[str, Any]:
@@ -185,8 +185,9 @@ def _record_click(change: Change, ack: Ack, body: dict[str, Any], respond: Respo
                 if day is None:
                     send(notice(BAD_DATE))
                     return
-        send(_change(services, client, workspace_key(context).team, actor_id(body), change,
-                     day, reason))
+        place = workspace_key(context)
+        send(_change(services, client, place.team, actor_id(body), change, day, reason,
+                     place=place))
 
     services.answers.run(f"opt-out {change} button", work, send)
 
