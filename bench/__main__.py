@@ -135,6 +135,8 @@ def extrapolate(latency: dict[str, Any]) -> tuple[str, float] | None:
     over = np.array([s[s["faqbot_uses"]]["answer"]["p95"] - s[s["faqbot_uses"]]["floor"]["p95"]
                      for s in sizes])
     slope, intercept = np.polyfit(xs, over, 1)
+    if slope < 0:  # the time above the floor fell as the corpus grew: noise, not a trend
+        return None
     floor = float(np.median([s["flat"]["floor"]["p95"] for s in sizes]))
     at = floor + intercept + slope * 100_000
     return (f"Measured up to {int(xs[-1]):,} passages. A linear fit of the time above the floor "

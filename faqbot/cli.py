@@ -43,13 +43,12 @@ def _settings(args: argparse.Namespace) -> Settings:
 
 def cmd_index(args: argparse.Namespace) -> int:
     from faqbot.embedding import load_embedder
-    from faqbot.index import IndexStore
-    from faqbot.service import update_index
+    from faqbot.service import index_store, update_index
 
     settings = _settings(args)
     if args.rollback:
         started = time.perf_counter()
-        name = IndexStore(settings.index_dir).rollback()
+        name = index_store(settings).rollback()
         print(f"rolled back to index version {name} in {time.perf_counter() - started:.2f} s")
         return 0
     embedder = load_embedder(settings.embedding_model)

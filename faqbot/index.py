@@ -2,8 +2,10 @@
 
 Layout of the index folder::
 
-    CURRENT                 name of the version in service (replaced atomically)
-    LOCK                    held by the one build allowed at a time
+    CURRENT                 name of the version in service (replaced atomically); every
+                            replica on the same folder serves what it names
+    LOCK                    held by the one build allowed at a time (with a Redis lock on
+                            top when replicas on several hosts share the folder)
     versions/<name>/        manifest.json, passages.faiss, faq.jsonl, faq.faiss,
                             knowledge.json, passages.jsonl + passage_texts.utf8 +
                             passage_offsets.npy (faqbot.passages), and (faqbot.late)
@@ -27,8 +29,9 @@ import shutil
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -53,14 +56,31 @@ log = logging.getLogger(__name__)
 KEEP_VERSIONS = 3
 #: What a version folder's name may be (``index_build.version_name`` makes them).
 _VERSION_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
+#: How often a build waiting for the lock file tries again.
+_LOCK_RETRY_S = 0.1
+#: Replicas sharing the folder: a version a rollback dropped is kept this long (renamed
+#: aside) before it is deleted, so a replica still reading it (its passage texts are mapped
+#: from the file) has swapped away first. NFS invalidates a deleted file for other clients.
+RETIRED_KEEP_S = 10 * 60
+
+
+class SharedLock(Protocol):
+    """A build lock shared by replicas on several hosts (``faqbot.state.shared.RedisLock``).
+
+    ``hold(wait_s)`` yields True while held, False when it can't be asked (the lock file then
+    decides alone); it raises StoreLockedError when another holder keeps it past ``wait_s``.
+    """
+
+    def hold(self, wait_s: float = 0.0) -> AbstractContextManager[bool]: ...
 
 
 class IndexStore:
     """A folder of index versions; at most one builder at a time, any number of readers."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, shared_lock: SharedLock | None = None) -> None:
         self.root = root
         self.versions = root / "versions"
+        self.shared_lock = shared_lock
 
     # -- reading -------------------------------------------------------------------------
 
@@ -163,16 +183,32 @@ class IndexStore:
     # -- writing -------------------------------------------------------------------------
 
     @contextlib.contextmanager
-    def lock(self) -> Iterator[None]:
-        """Hold the build lock, or fail at once if another process holds it."""
+    def lock(self, wait_s: float = 0.0) -> Iterator[None]:
+        """Hold the build lock: the shared one first when there is one, then the lock file.
+        Fail at once if another process holds it, or after ``wait_s`` seconds."""
+        deadline = time.monotonic() + wait_s
+        if self.shared_lock is None:
+            with self._file_lock(wait_s):
+                yield
+            return
+        with self.shared_lock.hold(wait_s), self._file_lock(deadline - time.monotonic()):
+            yield
+
+    @contextlib.contextmanager
+    def _file_lock(self, wait_s: float) -> Iterator[None]:
         self.root.mkdir(parents=True, exist_ok=True)
+        deadline = time.monotonic() + wait_s
         with open(self.root / "LOCK", "a+", encoding="utf-8") as handle:
-            try:
-                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                raise StoreLockedError(
-                    f"another build is running on {self.root}; try again when it ends"
-                ) from None
+            while True:
+                try:
+                    fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except BlockingIOError:
+                    if time.monotonic() >= deadline:
+                        raise StoreLockedError(
+                            f"another build is running on {self.root}; try again when it ends"
+                        ) from None
+                    time.sleep(_LOCK_RETRY_S)
             try:
                 yield
             finally:
@@ -192,32 +228,62 @@ class IndexStore:
         Raises KnowledgeError if the folder has errors (the current version stays in service).
         """
         kb.raise_for_errors()
-        started = time.perf_counter()
         with self.lock():
-            self._sweep_temporary()
-            old = self._reusable(embedder.model_id, rebuild)
-            reason = ""
-            if old is None:
-                manifest = self.read_manifest()
-                if rebuild:
-                    reason = "--rebuild"
-                elif manifest is None:
-                    reason = "no index yet"
-                elif manifest.get("model_id") != embedder.model_id:
-                    reason = f"model changed from {manifest.get('model_id')}"
-                else:
-                    reason = "previous index unusable"
-            old_files = old[2] if old else {}
-            name = version_name()
-            tmp = self.versions / f".tmp-{name}"
-            tmp.mkdir(parents=True)
-            written = write_version(tmp, kb, embedder, old, progress=progress,
-                                    hnsw_from=hnsw_from)
-            fsync_dir(tmp)
-            os.rename(tmp, self.versions / name)
-            fsync_dir(self.versions)
-            self._point_current(name)
-            self._prune()
+            return self._build_locked(kb, embedder, rebuild=rebuild, progress=progress,
+                                      hnsw_from=hnsw_from)
+
+    def build_if_stale(
+        self,
+        kb: Knowledge,
+        embedder: Embedder,
+        *,
+        wait_s: float = 0.0,
+        progress: Callable[[int, int], None] | None = None,
+    ) -> BuildReport | None:
+        """Build as :meth:`build` does unless, once the lock is held, the current version
+        already matches ``kb`` and the model: None then. A build that waits ``wait_s`` for
+        another replica's build finds that replica's version and builds nothing."""
+        kb.raise_for_errors()
+        with self.lock(wait_s):
+            if self.stale_reason(kb, embedder.model_id) is None:
+                return None
+            return self._build_locked(kb, embedder, rebuild=False, progress=progress,
+                                      hnsw_from=HNSW_FROM)
+
+    def _build_locked(
+        self,
+        kb: Knowledge,
+        embedder: Embedder,
+        *,
+        rebuild: bool,
+        progress: Callable[[int, int], None] | None,
+        hnsw_from: int,
+    ) -> BuildReport:
+        started = time.perf_counter()
+        self._sweep_temporary()
+        old = self._reusable(embedder.model_id, rebuild)
+        reason = ""
+        if old is None:
+            manifest = self.read_manifest()
+            if rebuild:
+                reason = "--rebuild"
+            elif manifest is None:
+                reason = "no index yet"
+            elif manifest.get("model_id") != embedder.model_id:
+                reason = f"model changed from {manifest.get('model_id')}"
+            else:
+                reason = "previous index unusable"
+        old_files = old[2] if old else {}
+        name = version_name()
+        tmp = self.versions / f".tmp-{name}"
+        tmp.mkdir(parents=True)
+        written = write_version(tmp, kb, embedder, old, progress=progress,
+                                hnsw_from=hnsw_from)
+        fsync_dir(tmp)
+        os.rename(tmp, self.versions / name)
+        fsync_dir(self.versions)
+        self._point_current(name)
+        self._prune()
         new_files = written.files
         added = len(set(new_files) - set(old_files))
         changed = sum(1 for f in new_files if f in old_files and old_files[f] != new_files[f])
@@ -239,9 +305,16 @@ class IndexStore:
             previous = names[names.index(current) - 1]
             self._point_current(previous)
             # versions newer than the one in service would be rolled "forward" into by
-            # the next rollback; drop them so rollback always walks back in time.
+            # the next rollback; drop them so rollback always walks back in time. Replicas
+            # may still be reading them for a second: with a shared lock they are renamed
+            # aside and deleted by a later build or rollback.
             for name in names[names.index(current):]:
-                shutil.rmtree(self.versions / name, ignore_errors=True)
+                if self.shared_lock is None:
+                    shutil.rmtree(self.versions / name, ignore_errors=True)
+                else:
+                    os.rename(self.versions / name,
+                              self.versions / f".retired-{int(time.time())}-{name}")
+            self._sweep_retired()
             return previous
 
     def _point_current(self, name: str) -> None:
@@ -265,6 +338,16 @@ class IndexStore:
                 shutil.rmtree(path, ignore_errors=True)
         for path in self.root.glob(".CURRENT.*"):
             path.unlink(missing_ok=True)
+        self._sweep_retired()
+
+    def _sweep_retired(self) -> None:
+        """Delete the versions a rollback renamed aside over RETIRED_KEEP_S ago."""
+        if not self.versions.is_dir():
+            return
+        for path in self.versions.glob(".retired-*"):
+            stamp = path.name.split("-", 2)[1]
+            if not stamp.isdigit() or time.time() - int(stamp) > RETIRED_KEEP_S:
+                shutil.rmtree(path, ignore_errors=True)
 
     def _reusable(
         self, model_id: str, rebuild: bool

@@ -3,6 +3,11 @@
 Questions keep being answered from the snapshot in service while a build runs; the new
 snapshot is swapped in only once it is fully loaded. Any failure (a broken file, a full disk,
 another build holding the lock) keeps the last good index in service and is reported.
+
+Replicas sharing the index folder (``Settings.follows_index``) follow its CURRENT: a version
+another replica built or rolled back to is loaded and swapped in within about a second. A
+build another replica is running is waited for, and its version served if it matches the
+folder: losing that race is not a failure.
 """
 
 from __future__ import annotations
@@ -15,12 +20,14 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from faqbot.errors import FaqbotError, KnowledgeError, Problem
+from faqbot.errors import FaqbotError, KnowledgeError, Problem, StoreLockedError
 from faqbot.index import IndexStore
 from faqbot.privacy import describe_exception
 from faqbot.search import Engine
+from faqbot.service import BUILD_WAIT_S, index_store
 from faqbot.settings import Settings
 from faqbot.sources import load_knowledge
+from faqbot.watching import POLL_DELAY_MS, watch_mode
 
 log = logging.getLogger(__name__)
 
@@ -30,6 +37,10 @@ Notify = Callable[[str], None]
 WATCH_TICK_MS = 200
 #: After the watch itself failed, it starts again after this long.
 WATCH_RESTART_S = 1.0
+#: How often a replica looks at CURRENT for a version another replica put in service.
+FOLLOW_POLL_S = 1.0
+#: A version CURRENT names that did not load is tried again after this long.
+FOLLOW_RETRY_S = 30.0
 
 
 def _failure_text(exc: Exception) -> str:
@@ -75,10 +86,32 @@ class Reloader:
         #: set once the watcher is watching: an edit made after that is seen
         self.watching = threading.Event()
         self._told: str | None = None  # the failure admins were last told of, until it is gone
+        self._swap_lock = threading.Lock()  # one load-and-swap at a time (watch, follow, admin)
+        self._follower: threading.Thread | None = None
+        self._store: IndexStore | None = None
+        # a CURRENT the follower could not load, and when to try it again
+        self._unloadable: tuple[str, float] | None = None
 
     @property
     def store(self) -> IndexStore:
-        return IndexStore(self.settings.index_dir)
+        if self._store is None or self._store.root != self.settings.index_dir:
+            self._store = index_store(self.settings)
+        return self._store
+
+    @property
+    def _wait_s(self) -> float:
+        """How long a build waits for another one: replicas wait (losing the race is not a
+        failure); a single process reports a held lock at once, as it always did."""
+        return BUILD_WAIT_S if self.settings.follows_index else 0.0
+
+    def _serve(self, name: str | None) -> None:
+        """Load version ``name`` (default: CURRENT's) and swap it in, unless it is in service."""
+        store = self.store
+        name = name or store.current_name()
+        with self._swap_lock:
+            if name is not None and name == self.engine.snapshot.name:
+                return
+            self.engine.swap(store.load(name))
 
     def reload(self) -> ReloadStatus:
         """Validate, update the index and swap it in; on any error keep serving the old one."""
@@ -89,17 +122,21 @@ class Reloader:
                 kb.raise_for_errors()
                 store = self.store
                 if store.stale_reason(kb, self.engine.embedder.model_id) is None:
-                    current = store.current_name()
-                    if current != self.engine.snapshot.name:
-                        self.engine.swap(store.load())
+                    self._serve(None)
                     # after a failure, the folder being back in line is a recovery
                     recovered = self.status.result == "failed"
                     self._tell_recovered()
                     return self._record("ok" if recovered else "unchanged", None, started)
-                report = store.build(kb, self.engine.embedder)
-                self.engine.swap(store.load(report.version))
-                log.info("reloaded index version=%s passages=%d embedded=%d seconds=%.2f",
-                         report.version, report.passages, report.embedded, report.seconds)
+                # replicas: another one's build of the same edit is waited for, then served
+                report = store.build_if_stale(kb, self.engine.embedder, wait_s=self._wait_s)
+                if report is None:
+                    self._serve(None)
+                    log.info("index version=%s was built by another process; serving it",
+                             self.engine.snapshot.name)
+                else:
+                    self._serve(report.version)
+                    log.info("reloaded index version=%s passages=%d embedded=%d seconds=%.2f",
+                             report.version, report.passages, report.embedded, report.seconds)
                 self._tell_recovered()
                 return self._record("ok", None, started)
             except Exception as exc:  # FAISS's RuntimeError on a full disk included
@@ -161,8 +198,20 @@ class Reloader:
             try:
                 kb = load_knowledge(self.settings.knowledge_dir)
                 kb.raise_for_errors()
-                report = self.store.build(kb, self.engine.embedder, rebuild=True)
-                self.engine.swap(self.store.load(report.version))
+                try:
+                    report = self.store.build(kb, self.engine.embedder, rebuild=True)
+                    self._serve(report.version)
+                except StoreLockedError:
+                    if not self._wait_s:
+                        raise
+                    # another replica is rebuilding it: wait for that build, serve its version
+                    with self.store.lock(self._wait_s):
+                        pass
+                    self._serve(None)
+                    log.info("index rebuilt by another process after damage: version=%s",
+                             self.engine.snapshot.name)
+                    self._tell_recovered()
+                    return self._record("ok", None, started)
             except Exception as exc:
                 message = _failure_text(exc)
                 log.error("index rebuild failed: %s", message)
@@ -175,8 +224,8 @@ class Reloader:
         """Return to the previous index version and serve it."""
         started = time.perf_counter()
         with self._lock:
-            name = self.store.rollback()
-            self.engine.swap(self.store.load(name))
+            name = self.store.rollback()  # CURRENT: replicas that follow it roll back too
+            self._serve(name)
             log.info("rolled back to index version=%s", name)
             return self._record("rolled back", None, started)
 
@@ -191,19 +240,55 @@ class Reloader:
     # -- watching --------------------------------------------------------------------------
 
     def start(self) -> None:
-        """Watch the knowledge folder in a daemon thread."""
+        """Watch the knowledge folder in a daemon thread; follow CURRENT in another when the
+        settings say so (replicas)."""
         if self._thread is not None:
             return
         self._stop.clear()
         self.watching.clear()
         self._thread = threading.Thread(target=self._watch, name="faqbot-reload", daemon=True)
         self._thread.start()
+        if self.settings.follows_index:
+            self._follower = threading.Thread(target=self._follow, name="faqbot-follow",
+                                              daemon=True)
+            self._follower.start()
 
     def stop(self, timeout: float = 5.0) -> None:
         self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
-            self._thread = None
+        for thread in (self._thread, self._follower):
+            if thread is not None:
+                thread.join(timeout)
+        self._thread = self._follower = None
+
+    # -- following CURRENT -----------------------------------------------------------------
+
+    def follow_once(self) -> str | None:
+        """Serve the version CURRENT names if it is not in service; the name swapped in, or
+        None. A version that does not load is reported once and the one in service kept."""
+        name = self.store.current_name()
+        if name is None or name == self.engine.snapshot.name:
+            return None
+        failed = self._unloadable
+        if failed is not None and failed[0] == name and time.monotonic() < failed[1]:
+            return None
+        try:
+            self._serve(name)
+        except Exception as exc:  # a half-copied volume, a version pruned meanwhile
+            self._unloadable = (name, time.monotonic() + FOLLOW_RETRY_S)
+            if failed is None or failed[0] != name:
+                log.warning("cannot serve index version %s named by CURRENT (%s); still "
+                            "serving %s", name, _failure_text(exc), self.engine.snapshot.name)
+            return None
+        self._unloadable = None
+        log.info("following CURRENT: serving index version=%s", name)
+        return name
+
+    def _follow(self) -> None:
+        while not self._stop.wait(FOLLOW_POLL_S):
+            try:
+                self.follow_once()
+            except Exception as exc:  # a bad mount moment: look again next second
+                log.warning("could not read CURRENT (%s)", describe_exception(exc))
 
     def _watch(self) -> None:
         """Watch until stopped: whatever goes wrong is logged and the watch starts again (a
@@ -220,12 +305,15 @@ class Reloader:
         from watchfiles import watch
 
         folder = Path(self.settings.knowledge_dir)
-        log.info("watching %s for changes", folder)
+        mode = watch_mode(folder, self.settings.watch_polling)
+        log.info("watching %s for changes (%s: %s)", folder,
+                 "polling" if mode.polling else "notifications", mode.reason)
         # `debounce` gathers a burst of saves into one batch, so edits settle before a build.
         # A quiet WATCH_TICK_MS yields an empty batch: the first one says the watch is set up.
         for changes in watch(folder, debounce=self.debounce_ms, step=50,
                              stop_event=self._stop, raise_interrupt=False,
-                             rust_timeout=WATCH_TICK_MS, yield_on_timeout=True):
+                             rust_timeout=WATCH_TICK_MS, yield_on_timeout=True,
+                             force_polling=mode.polling, poll_delay_ms=POLL_DELAY_MS):
             self.watching.set()
             if self._stop.is_set():
                 break

@@ -16,6 +16,20 @@ from faqbot.sources import Knowledge, load_knowledge, servable
 log = logging.getLogger(__name__)
 
 Progress = Callable[[int, int], None]
+#: How long a replica waits for another one's build (at start-up, on a reload) before it
+#: calls the lock a failure: a build of a large folder with the real model takes minutes.
+BUILD_WAIT_S = 300.0
+
+
+def index_store(settings: Settings) -> IndexStore:
+    """The index folder of ``settings``; with ``FAQBOT_REDIS_URL`` its builds also take the
+    Redis lock, so replicas on several hosts sharing the folder build one at a time."""
+    if settings.redis_url is None:
+        return IndexStore(settings.index_dir)
+    from faqbot.state.shared import RedisLock, connect
+
+    return IndexStore(settings.index_dir,
+                      shared_lock=RedisLock(connect(settings.redis_url.get_secret_value())))
 
 
 def ranking_config(settings: Settings) -> RankingConfig:
@@ -67,15 +81,18 @@ def update_index(
     *,
     rebuild: bool = False,
     progress: Progress | None = None,
+    wait_s: float = 0.0,
 ) -> BuildReport | None:
     """Bring the index up to date with the knowledge folder; None when it already was.
 
     Raises KnowledgeError for a broken folder (the index in service is left untouched): this
     is `faqbot index`, where an admin wants the error. Start-up is lenient (:func:`open_engine`).
+    With ``wait_s``, another build holding the lock is waited for, and what it built is used
+    when it matches the folder (replicas starting together build once).
     """
     kb = load_knowledge(settings.knowledge_dir)
     kb.raise_for_errors()
-    store = IndexStore(settings.index_dir)
+    store = index_store(settings)
     if not rebuild and store.stale_reason(kb, embedder.model_id) is None:
         try:
             store.load()
@@ -83,6 +100,12 @@ def update_index(
         except StoreError as exc:
             log.warning("index unreadable, rebuilding: %s", exc)
             rebuild = True
+    if not rebuild and wait_s > 0:
+        report = store.build_if_stale(kb, embedder, wait_s=wait_s, progress=progress)
+        if report is None:
+            log.info("index version %s was built by another process meanwhile; using it",
+                     store.current_name())
+        return report
     return store.build(kb, embedder, rebuild=rebuild, progress=progress)
 
 
@@ -117,9 +140,11 @@ def _startup_index(
     """
     kb = load_knowledge(settings.knowledge_dir)
     if not kb.errors:
-        return update_index(settings, embedder, progress=progress), None
+        # replicas started together: one builds, the others wait for it and use its version
+        wait_s = BUILD_WAIT_S if settings.follows_index else 0.0
+        return update_index(settings, embedder, progress=progress, wait_s=wait_s), None
     good = servable(kb)
-    store = IndexStore(settings.index_dir)
+    store = index_store(settings)
     problems = tuple(good.skipped or kb.errors)
     if not good.errors and index_serves_good_files(store, good, embedder.model_id):
         try:

@@ -36,6 +36,16 @@ class Settings(BaseSettings):
         None, description="redis://… for state shared by replicas: Slack event ids (each "
         "event answered once) and the counters (kept across restarts); unset: in memory.",
     )
+    follow_index: bool | None = Field(
+        None, description="Follow the index folder's CURRENT (checked every second) and serve "
+        "whatever version another replica built or rolled back to; unset: when "
+        "FAQBOT_REDIS_URL is set (replicas).",
+    )
+    watch_polling: bool | None = Field(
+        None, description="Watch the knowledge folder by polling (network filesystems, where "
+        "inotify misses other hosts' edits); unset: polling on a network filesystem or "
+        "without inotify, notifications otherwise.",
+    )
     log_level: str = "INFO"
     admin_user_ids: Annotated[list[str], NoDecode] = Field(default_factory=list)
     slack_api_url: str = "https://slack.com/api/"
@@ -92,6 +102,11 @@ class Settings(BaseSettings):
         None, ge=0, le=65535, description="Socket Mode: the port of /healthz and /readyz "
         "(default: PORT; 0 turns them off). HTTP mode serves them on PORT.",
     )
+
+    @property
+    def follows_index(self) -> bool:
+        """Whether this process follows CURRENT (see ``follow_index``)."""
+        return self.follow_index if self.follow_index is not None else self.redis_url is not None
 
     @field_validator("admin_user_ids", "install_teams", mode="before")
     @classmethod

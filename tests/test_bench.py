@@ -177,3 +177,17 @@ def test_time_command_checks_for_json_output() -> None:
     assert ok["ok"] and ok["seconds"] > 0
     bad = time_command([sys.executable, "-c", "print('not json')"], "", subprocess_env())
     assert not bad["ok"]
+
+
+def test_a_falling_trend_is_not_extrapolated_to_100k() -> None:
+    from bench.__main__ import extrapolate
+
+    def size(passages: int, answer: float, floor: float) -> dict:  # type: ignore[type-arg]
+        return {"passages": passages, "faqbot_uses": "flat",
+                "flat": {"answer": {"p95": answer}, "floor": {"p95": floor}}}
+
+    rising = {"sizes": [size(100, 12.0, 10.0), size(1_000, 13.0, 10.0)]}
+    found = extrapolate(rising)
+    assert found is not None and found[1] > 10.0
+    # noise made the larger corpus faster than the floor: no trend, nothing claimed
+    assert extrapolate({"sizes": [size(100, 1_000.0, 800.0), size(1_000, 240.0, 320.0)]}) is None

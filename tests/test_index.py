@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -186,6 +188,55 @@ def test_old_versions_are_pruned(knowledge: Path, tmp_path: Path) -> None:
         (knowledge / "extra.md").write_text(f"---\ntitle: Extra\n---\nVersion {i}.\n")
         build(knowledge, tmp_path / "ix", FakeEmbedder())
     assert len(store.version_names()) == index_module.KEEP_VERSIONS
+
+
+class _HeldLock:
+    """A shared lock that is always free (the Redis one is tested in test_state_shared)."""
+
+    @contextlib.contextmanager
+    def hold(self, wait_s: float = 0.0) -> Iterator[bool]:
+        yield True
+
+
+def test_a_rollback_on_a_shared_folder_renames_newer_versions_aside(
+        knowledge: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    store = IndexStore(tmp_path / "ix", shared_lock=_HeldLock())
+    build(knowledge, tmp_path / "ix", FakeEmbedder())
+    first = store.current_name()
+    (knowledge / "extra.md").write_text("---\ntitle: Extra\n---\nNew words.\n")
+    build(knowledge, tmp_path / "ix", FakeEmbedder())
+    second = store.current_name()
+    reader = store.load(second)  # another replica still serving it
+    assert store.rollback() == first
+    assert store.version_names() == [first]  # gone from the versions...
+    [retired] = store.versions.glob(f".retired-*-{second}")
+    assert (retired / "manifest.json").exists()  # ...but its files are still there
+    assert any(p.doc == "extra.md" for p in reader.passages)
+    monkeypatch.setattr(index_module, "RETIRED_KEEP_S", -1)
+    build(knowledge, tmp_path / "ix", FakeEmbedder())  # a later build deletes it
+    assert not retired.exists()
+
+
+def test_waiting_for_the_lock_file(knowledge: Path, tmp_path: Path) -> None:
+    import threading
+    import time
+
+    store = IndexStore(tmp_path / "ix")
+    held = threading.Event()
+
+    def hold_it() -> None:
+        with store.lock():
+            held.set()
+            time.sleep(0.5)
+
+    holder = threading.Thread(target=hold_it)
+    holder.start()
+    assert held.wait(5)
+    started = time.monotonic()
+    report = store.build_if_stale(load_knowledge(knowledge), FakeEmbedder(), wait_s=10)
+    assert report is not None and time.monotonic() - started >= 0.3
+    holder.join()
+    assert store.build_if_stale(load_knowledge(knowledge), FakeEmbedder()) is None  # current
 
 
 def test_second_builder_is_refused(knowledge: Path, tmp_path: Path) -> None:

@@ -48,6 +48,7 @@ from faqbot.personal_data import PERSONAL_DATA_KINDS
 from faqbot.privacy import QUIET_LOGGERS
 from faqbot.slack.blocks import EXPIRED, FRIENDLY_ERROR, NOT_ALLOWED
 from tests.fakes import FakeEmbedder
+from tests.redis_server import redis_server  # noqa: F401  (the session fixture)
 from tests.slack.slack_fakes import (  # noqa: F401  (fixtures used by name)
     BOT_USER,
     KNOWLEDGE,
@@ -227,6 +228,7 @@ class Witness:
     responses: list[bytes] = field(default_factory=list)
     memory: list[Any] = field(default_factory=list)
     network: list[bytes] = field(default_factory=list)
+    redis_url: str | None = None  # the shared state's Redis, when the test uses one
     files_checked: int = 0
 
     def start(self) -> Witness:
@@ -252,6 +254,8 @@ class Witness:
         yield "the bot's memory", "\n".join(_strings_in(self.memory))
         yield "bytes sent over an outgoing socket", b"\n".join(self.network).decode(
             "latin-1")
+        if self.redis_url is not None:
+            yield "the shared state in Redis", _redis_dump(self.redis_url)
 
     def check(self, canaries: Canaries) -> None:
         pairs = list(canaries)
@@ -269,6 +273,20 @@ class Witness:
                     for encoded in (token.encode(), token.encode("utf-16-le")):
                         assert encoded not in data, (
                             f"canary of surface {surface!r} found in the file {path}")
+
+
+def _redis_dump(url: str) -> str:
+    """Every key in Redis and its value, whatever its type."""
+    from faqbot.state.shared import connect
+
+    client = connect(url)
+    readers = {b"hash": client.hgetall, b"string": client.get, b"set": client.smembers,
+               b"list": lambda k: client.lrange(k, 0, -1),
+               b"zset": lambda k: client.zrange(k, 0, -1, withscores=True)}
+    lines = [repr(key) + " " + repr(readers.get(client.type(key), client.type)(key))
+             for key in client.keys("*")]
+    assert lines, "nothing in Redis: the test did not use it"
+    return "\n".join(lines)
 
 
 def _strings_in(roots: list[Any], limit: int = 200_000) -> Iterator[str]:
@@ -537,6 +555,27 @@ def test_no_canary_leaves_the_answer_on_any_http_surface(slack_settings, engine,
     assert len(c.by_surface) >= 30
     witness.check(c)
     assert witness.files_checked > 5  # the index, the knowledge folder, ...
+
+
+def test_no_canary_reaches_redis_from_any_http_surface(slack_settings, engine, fake,
+                                                       witness: Witness,
+                                                       redis_server: Any) -> None:
+    from pydantic import SecretStr
+
+    from faqbot.state.shared import connect
+
+    connect(redis_server.url).flushdb()
+    witness.start()
+    c = Canaries()
+    settings = http_settings(slack_settings).model_copy(
+        update={"redis_url": SecretStr(redis_server.url)})
+    with served_app(settings, engine, fake) as ok, \
+            served_app(settings, _BrokenEngine(engine), fake) as broken:
+        witness.responses = drive_http(ok.slack, broken.slack, fake, c)
+    witness.fake, witness.redis_url = fake, redis_server.url
+    check_answers(fake)
+    witness.check(c)  # the counters, event ids and gaps in Redis hold no question text
+    connect(redis_server.url).flushdb()
 
 
 def test_no_oauth_code_or_state_reaches_a_log_line(index_dir, engine, fake, tmp_path,

@@ -70,7 +70,8 @@ def test_watcher_survives_a_runtime_error_in_a_build(knowledge: Path, settings, 
                                                      monkeypatch) -> None:
     notes: list[str] = []
     reloader = Reloader(settings, engine, notify=notes.append, debounce_ms=100)
-    real_build = IndexStore.build
+    # every build (a reload builds through build_if_stale) writes in _build_locked
+    real_build = IndexStore._build_locked
     calls = {"n": 0}
 
     def flaky_build(self, *args, **kwargs):
@@ -79,7 +80,7 @@ def test_watcher_survives_a_runtime_error_in_a_build(knowledge: Path, settings, 
             raise RuntimeError("Error in faiss::FileIOWriter: No space left on device")
         return real_build(self, *args, **kwargs)
 
-    monkeypatch.setattr(IndexStore, "build", flaky_build)
+    monkeypatch.setattr(IndexStore, "_build_locked", flaky_build)
     reloader.start()
     try:
         assert reloader.watching.wait(10)

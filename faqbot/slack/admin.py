@@ -7,6 +7,7 @@ status is made of index metadata, the reloader's last result and counters.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import logging
 from collections.abc import Callable, Sequence
 
@@ -20,6 +21,7 @@ from faqbot.slack.blocks import admin_notice
 from faqbot.slack.failures import failed
 from faqbot.slack.services import SlackServices
 from faqbot.slack.types import AdminStatus, StaleDocument
+from faqbot.state.shared import RedisSeen
 
 log = logging.getLogger("faqbot.slack")
 
@@ -46,19 +48,29 @@ def collect_status(services: SlackServices, today: dt.date | None = None) -> Adm
     )
 
 
+def notice_key(text: str) -> str:
+    """The id of an admin notice across replicas: a hash of its text (the text says what
+    happened and which version is served, so replicas seeing one event write the same)."""
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]
+
+
 class AdminNotifier:
     """The Reloader's ``notify``: a DM (chat.postMessage to the user id) to every admin.
 
     A failed DM is logged by class, place and Slack error code only, and the next admin is
     still told. An entry ``TEAM:USER`` is told with the token of that workspace or org
-    (``client_for``, OAuth mode); a bare id with ``client`` (one static token).
+    (``client_for``, OAuth mode); a bare id with ``client`` (one static token). With ``once``
+    (Redis, when replicas share it), a notice another replica already sent within
+    ``NOTICE_TTL_S`` is not sent again; while Redis can't say, it is sent.
     """
 
     def __init__(self, client: WebClient, admin_ids: Sequence[str],
-                 client_for: Callable[[str], WebClient | None] | None = None) -> None:
+                 client_for: Callable[[str], WebClient | None] | None = None,
+                 once: RedisSeen | None = None) -> None:
         self.client = client
         self.admin_ids = tuple(admin_ids)
         self.client_for = client_for
+        self.once = once
 
     def _route(self, entry: str) -> tuple[WebClient | None, str]:
         where, _, user_id = entry.rpartition(":")
@@ -69,6 +81,10 @@ class AdminNotifier:
     def __call__(self, text: str) -> None:
         if not self.admin_ids:
             log.warning("reload failed and FAQBOT_ADMIN_USER_IDS is empty: no admin to tell")
+            return
+        key = notice_key(text)
+        if self.once is not None and self.once.first_time(key) is False:
+            log.info("admin notice %s already sent by another replica", key[:12])
             return
         message = admin_notice(text)
         for entry in self.admin_ids:
@@ -92,7 +108,8 @@ def start_reloader(client: WebClient, services: SlackServices, settings: Setting
     install = services.install
     notify = AdminNotifier(client, settings.admin_user_ids,
                            client_for=(None if install is None
-                                       else lambda team: install.client_for(client, team)))
+                                       else lambda team: install.client_for(client, team)),
+                           once=services.notices)
     reloader = Reloader(settings, engine, notify=notify, **options)
     services.reloader = reloader
     reloader.start()

@@ -42,6 +42,9 @@ CONTEXT_KEY = "faqbot_services"
 ANSWER_THREADS = 4
 #: Admin reloads and rollbacks run here, so a long rebuild holds no answer thread.
 ADMIN_WORKERS = 2
+#: An admin notice sent by one replica is not sent again by another within this long (the
+#: same text means the same event: the same problem with the same version in service).
+NOTICE_TTL_S = 60 * 60
 
 
 @dataclass
@@ -53,7 +56,8 @@ class SlackServices:
     workspace's opt-out status; ``reloader`` is the hot-reload watcher and ``reminders`` the
     opt-out reminder loop when they run in this process (``start_reloader``,
     ``faqbot.slack.reminders.start_reminders``); ``install`` holds the OAuth stores in OAuth
-    mode (``create_app`` opens them), where ``many_workspaces`` is true.
+    mode (``create_app`` opens them), where ``many_workspaces`` is true; ``notices`` marks
+    the admin notices sent (Redis, so replicas send each once; None: every notice is sent).
     """
 
     catalog: Catalog
@@ -74,6 +78,7 @@ class SlackServices:
     redis: Any = None
     install: OAuthInstall | None = None
     many_workspaces: bool = False
+    notices: RedisSeen | None = None
 
     def internal_docs(self) -> frozenset[str]:
         """The documents of kind ``internal`` in service (never quoted in shared channels)."""
@@ -120,10 +125,12 @@ def build_services(settings: Settings, engine: Engine, answerer: Answerer | None
     counters: CounterStore = MemoryCounters()
     seen: RedisSeen | None = None
     client: Any = None
+    notices: RedisSeen | None = None
     if settings.redis_url:  # shared by replicas and kept across restarts
         client = connect(settings.redis_url.get_secret_value())
         counters = RedisCounters(client)
         seen = RedisSeen(client, DEFAULT_TTL_SECONDS)
+        notices = RedisSeen(client, NOTICE_TTL_S, kind="notice", what="notices")
     outcomes = Outcomes(counters)
     hash_key = settings.hash_key.get_secret_value() if settings.hash_key else None
     asker = Asker(answerer or LocalAnswerer(engine), catalog, outcomes,
@@ -135,8 +142,8 @@ def build_services(settings: Settings, engine: Engine, answerer: Answerer | None
         answers=Later(ANSWER_THREADS, name="faqbot-answer"),
         admin_work=Later(ADMIN_WORKERS, name="faqbot-admin"),
         admins=frozenset(settings.admin_user_ids),
-        opt_out=opt_out or open_opt_out_status(settings), redis=client,
-        many_workspaces=settings.oauth,
+        opt_out=opt_out or open_opt_out_status(settings), many_workspaces=settings.oauth,
+        notices=notices, redis=client,
     )
 
 

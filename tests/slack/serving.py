@@ -48,6 +48,18 @@ if ANSWER_DELAY:  # slow answers (in the answer worker too: it imports this scri
         return real_answer(self, *args, **kwargs)
 
     Engine.answer = slow_answer
+BUILD_DELAY = {build_delay!r}
+if BUILD_DELAY:  # slow index builds: replicas' builds overlap for sure
+    import time
+    from faqbot.index import IndexStore
+
+    real_build = IndexStore._build_locked
+
+    def slow_build(self, *args, **kwargs):
+        time.sleep(BUILD_DELAY)
+        return real_build(self, *args, **kwargs)
+
+    IndexStore._build_locked = slow_build
 if __name__ == "__main__":  # the answer worker is spawned: it imports this script again
     sys.exit(run(load_settings(**{settings!r})))
 """
@@ -108,12 +120,12 @@ class Server:
 
 
 def start_server(tmp_path: Path, fake: FakeSlack, *, answer_delay: float = 0.0,
-                 drain_seconds: float | None = None, script: str = SCRIPT,
-                 **overrides: Any) -> Server:
+                 drain_seconds: float | None = None, build_delay: float = 0.0,
+                 script: str = SCRIPT, **overrides: Any) -> Server:
     """Start ``runner.run`` in its own process group with settings for ``fake``; every
-    answer takes ``answer_delay`` seconds longer; ``drain_seconds`` replaces runner.DRAIN_S.
-    ``script`` replaces the script run (formatted with ``settings``, ``delay``, ``drain``
-    and ``out``, the test's folder)."""
+    answer takes ``answer_delay`` seconds longer, every index build ``build_delay``;
+    ``drain_seconds`` replaces runner.DRAIN_S. ``script`` replaces the script run (formatted
+    with ``settings``, ``delay``, ``drain``, ``build_delay`` and ``out``, the test's folder)."""
     port = free_port()
     settings: dict[str, Any] = {
         "knowledge_dir": str(KNOWLEDGE), "index_dir": str(tmp_path / "index"), "port": port,
@@ -121,8 +133,8 @@ def start_server(tmp_path: Path, fake: FakeSlack, *, answer_delay: float = 0.0,
         "slack_signing_secret": SECRET, "log_level": "INFO", **overrides}
     path = tmp_path / "serve.py"
     path.write_text(textwrap.dedent(script).format(settings=settings, delay=answer_delay,
-                                                   drain=drain_seconds, out=str(tmp_path)),
-                    "utf-8")
+                                                   drain=drain_seconds, build_delay=build_delay,
+                                                   out=str(tmp_path)), "utf-8")
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "FAQBOT_"))}
     env["PYTHONPATH"] = str(ROOT)  # the repository, for tests.fakes
     log_path = tmp_path / "server.log"
