@@ -71,8 +71,12 @@ def start_real(tmp_path: Path, fake: FakeSlack, **overrides: Any) -> tuple[Serve
 
 
 def maps_torch(pid: int) -> bool:
-    """Whether a torch shared library is mapped into the process (torch was imported)."""
-    maps = Path(f"/proc/{pid}/maps").read_text()
+    """Whether a torch shared library is mapped into the process (torch was imported); a
+    short-lived child that exited between listing and reading maps nothing."""
+    try:
+        maps = Path(f"/proc/{pid}/maps").read_text()
+    except (FileNotFoundError, ProcessLookupError):
+        return False
     return "libtorch" in maps or "/torch/_C" in maps
 
 
