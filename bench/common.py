@@ -85,26 +85,41 @@ def own_cpu_seconds() -> float:
     return me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
 
 
-def process_tree_cpu_seconds(pid: int) -> float:
-    """User + system CPU of a running process and all its live descendants (from /proc)."""
-    parents: dict[int, int] = {}
-    cpu: dict[int, float] = {}
+def _proc_stats() -> dict[int, list[str]]:
+    """Every live process's /proc stat fields after its name (field 3 onwards), by pid."""
+    found: dict[int, list[str]] = {}
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
         try:
             stat = (entry / "stat").read_text()
-        except OSError:
+        except OSError:  # exited meanwhile
             continue
-        rest = stat.rsplit(")", 1)[1].split()
-        parents[int(entry.name)] = int(rest[1])
-        cpu[int(entry.name)] = (int(rest[11]) + int(rest[12])) / _TICKS
-    total, todo = 0.0, [pid]
-    while todo:
-        current = todo.pop()
-        total += cpu.get(current, 0.0)
-        todo.extend(child for child, parent in parents.items() if parent == current)
-    return total
+        found[int(entry.name)] = stat.rsplit(")", 1)[1].split()
+    return found
+
+
+def _tree(pid: int, stats: dict[int, list[str]], depth: int | None = None) -> list[int]:
+    """``pid`` and its live descendants down to ``depth`` generations (all when None),
+    parents before children."""
+    found, level = [pid], [pid]
+    while level and (depth is None or depth > 0):
+        level = [child for child, rest in stats.items() if int(rest[1]) in level]
+        found += level
+        depth = None if depth is None else depth - 1
+    return found
+
+
+def process_tree(pid: int, depth: int | None = None) -> list[int]:
+    """``pid`` and its live descendants (from /proc): its children only with ``depth=1``."""
+    return _tree(pid, _proc_stats(), depth)
+
+
+def process_tree_cpu_seconds(pid: int) -> float:
+    """User + system CPU of a running process and all its live descendants (from /proc)."""
+    stats = _proc_stats()
+    return sum((int(stats[p][11]) + int(stats[p][12])) / _TICKS
+               for p in _tree(pid, stats) if p in stats)
 
 
 @dataclass

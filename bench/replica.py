@@ -25,30 +25,12 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from bench.common import MODEL_SPEC, subprocess_env, summary_ms
+from bench.common import MODEL_SPEC, process_tree, subprocess_env, summary_ms
 
 #: Targets of issue 17, per replica (every process together).
 RSS_TARGET_MB = 650.0
 READY_TARGET_S = 10.0
 CONCURRENCY = 8
-
-
-def tree(pid: int) -> list[int]:
-    """``pid`` and all its live descendants, from /proc."""
-    parents: dict[int, int] = {}
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                stat = (entry / "stat").read_text()
-            except OSError:
-                continue
-            parents[int(entry.name)] = int(stat.rsplit(")", 1)[1].split()[1])
-    found, todo = [], [pid]
-    while todo:
-        current = todo.pop()
-        found.append(current)
-        todo.extend(child for child, parent in parents.items() if parent == current)
-    return found
 
 
 def _kb_fields(path: Path, names: Sequence[str]) -> dict[str, float]:
@@ -87,7 +69,7 @@ def _role(cmdline: str) -> str:
 
 def replica_memory(pid: int) -> dict[str, Any]:
     """Every process of the replica rooted at ``pid`` and the sums."""
-    processes = [process_memory(p) for p in tree(pid)]
+    processes = [process_memory(p) for p in process_tree(pid)]
     roles = iter(("gunicorn master", "gunicorn worker"))
     for p in processes:  # the tree is walked from the root: master first, then its worker
         if p["role"] == "server":

@@ -115,14 +115,14 @@ def query_text(snapshot: Snapshot, question: str, config: RankingConfig,
 def rank(
     snapshot: Snapshot, embedder: Embedder, question: str, config: RankingConfig,
     query_vector: np.ndarray | None = None, query: str | None = None,
-    query_tokens: TextTokens | None = None,
+    query_tokens: TextTokens | None = None, words: str | None = None,
 ) -> Ranked:
     """Score passages and FAQ entries for a question.
 
-    ``query_vector``, ``query`` (its :func:`query_text`) and ``query_tokens`` (the content
-    tokens of its :func:`word_query`) may be given when the caller has them already, e.g.
-    from one model call for several questions; a ``query_vector`` without ``query_tokens``
-    skips late interaction.
+    ``query_vector``, ``query`` (its :func:`query_text`), ``words`` (its :func:`word_query`)
+    and ``query_tokens`` (the content tokens of ``words``) may be given when the caller has
+    them already, e.g. from one model call for several questions; a ``query_vector``
+    without ``query_tokens`` skips late interaction.
 
     Passage score = cosine + keyword_weight * BM25/max(BM25) + boost from the closest FAQ
     entries that cite the passage, adjusted for authority and superseded status; when no FAQ
@@ -133,7 +133,8 @@ def rank(
     if query is None:
         query = query_text(snapshot, question, config, embedder)
     # words are matched without the names of the companies the documents are about
-    words = word_query(snapshot, embedder, question, query)
+    if words is None:
+        words = word_query(snapshot, embedder, question, query)
     if query_vector is not None:
         vector = query_vector
     elif (with_tokens := embedder_with_tokens(snapshot, embedder, config)) is not None:

@@ -132,12 +132,12 @@ class Engine:
         # the whole question and its parts are embedded in one model call (one forward pass)
         queries = [query_text(snapshot, text, self.config, self.embedder) for text in asked]
         tokens: list[TextTokens | None] = [None] * len(queries)
+        # BM25 and late interaction read each query without the subjects' names
+        # (ranking.word_query); those that differ join the same forward pass
+        words = [word_query(snapshot, self.embedder, text, query)
+                 for text, query in zip(asked, queries, strict=True)]
         with_tokens = embedder_with_tokens(snapshot, self.embedder, self.config)
         if with_tokens is not None:
-            # late interaction reads each query's words without the subjects' names
-            # (ranking.word_query): those that differ join the same forward pass
-            words = [word_query(snapshot, self.embedder, text, query)
-                     for text, query in zip(asked, queries, strict=True)]
             extra = [w for w, q in zip(words, queries, strict=True) if w != q]
             vectors, found = with_tokens.embed_with_tokens(queries + extra)
             more = iter(found[len(queries):])
@@ -147,13 +147,13 @@ class Engine:
         else:
             vectors = self.embedder.embed(queries)
         ranked = rank(snapshot, self.embedder, question, self.config, query_vector=vectors[0],
-                      query=queries[0], query_tokens=tokens[0])
+                      query=queries[0], query_tokens=tokens[0], words=words[0])
         if len(asked) > 1:  # each part's best passage is kept near the top
             ranked = cover_parts(ranked, [
                 rank(snapshot, self.embedder, part, self.config, query_vector=vector, query=query,
-                     query_tokens=part_tokens)
-                for part, vector, query, part_tokens in zip(parts, vectors[1:], queries[1:],
-                                                            tokens[1:], strict=True)])
+                     query_tokens=part_tokens, words=part_words)
+                for part, vector, query, part_tokens, part_words in zip(
+                    parts, vectors[1:], queries[1:], tokens[1:], words[1:], strict=True)])
         return shape_answer(snapshot, ranked, self.config, top_k)
 
     def swap(self, snapshot: Snapshot) -> Snapshot:

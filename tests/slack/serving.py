@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from bench.common import process_tree
 from tests.slack.slack_fakes import BOT_TOKEN, KNOWLEDGE, SECRET, FakeSlack, SlackSender
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -146,20 +147,7 @@ def start_server(tmp_path: Path, fake: FakeSlack, *, answer_delay: float = 0.0,
 
 def children(pid: int, *, deep: bool = True) -> list[int]:
     """The children of ``pid`` (from /proc); with ``deep``, every descendant, deepest last."""
-    found: list[int] = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-        except OSError:
-            continue
-        ppid = int(stat.rsplit(")", 1)[1].split()[1])
-        if ppid == pid:
-            found.append(int(entry.name))
-    if not deep:
-        return found
-    return found + [d for c in list(found) for d in children(c)]
+    return process_tree(pid, None if deep else 1)[1:]
 
 
 def alive(pid: int) -> bool:
