@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from faqbot.evaluation import (
+    NOT_COVERED,
     EvalQuestion,
     Outcome,
     decline_curve,
@@ -51,12 +52,13 @@ class Runner:
         self.vectors = engine.embedder.embed(texts)
 
     def outcomes(self, config: RankingConfig) -> tuple[list[Outcome], np.ndarray]:
-        """Outcomes plus the (in-domain, out-of-scope) features of each question."""
+        """Outcomes plus the (in-domain, out-of-scope, names a subject) features of each
+        question."""
         out, features = [], []
         for q, vector in zip(self.questions, self.vectors, strict=True):
             if not has_words(q.question):
                 out.append(Outcome(q, None, False, 0.0))
-                features.append((0.0, 1.0))
+                features.append((0.0, 1.0, 0.0))
                 continue
             ranked = rank(self.engine.snapshot, self.engine.embedder, q.question, config,
                           query_vector=vector)
@@ -64,7 +66,7 @@ class Runner:
             hits = tuple(ranked.hits[:10])
             out.append(Outcome(q, first_relevant_rank(hits, q.expected),
                                conf >= config.min_confidence, conf))
-            features.append((ranked.in_domain, ranked.out_of_scope))
+            features.append((ranked.in_domain, ranked.out_of_scope, float(ranked.names_subject)))
         return out, np.array(features)
 
 
@@ -82,6 +84,19 @@ def fit_logistic(x: np.ndarray, y: np.ndarray, l2: float = 1e-2) -> np.ndarray:
         if np.abs(step).max() < 1e-8:
             break
     return w
+
+
+def fit_confidence(outcomes: list[Outcome], features: np.ndarray) -> np.ndarray:
+    """Calibration weights (bias first) of "the documents are about this" on the features.
+
+    "Not covered" questions are on the documents' topic by design, so the confidence (is this
+    what the documents are about?) is not fitted on them: as negatives they only pulled in-scope
+    questions down with them. Their own checks (unknown specific words, a number no passage
+    states) decline them.
+    """
+    fitted = np.array([o.question.kind != NOT_COVERED for o in outcomes], dtype=bool)
+    labels = np.array([o.question.in_scope for o in outcomes], dtype=float)
+    return fit_logistic(features[fitted], labels[fitted])
 
 
 def search_grid(fit: Runner, base: RankingConfig, questions: Path) -> RankingConfig:
@@ -137,8 +152,7 @@ def main() -> None:
         found, x = runner.outcomes(chosen)
         outcomes += found
         features.append(x)
-    labels = np.array([o.question.in_scope for o in outcomes], dtype=float)
-    weights = fit_logistic(np.vstack(features), labels)
+    weights = fit_confidence(outcomes, np.vstack(features))
     calibrated = replace(chosen, calibration=tuple(round(float(w), 3) for w in weights))
     outcomes = [o for runner in runners for o in runner.outcomes(calibrated)[0]]
     in_conf = sorted(o.confidence for o in outcomes if o.question.in_scope)

@@ -45,13 +45,14 @@ class RankingConfig:
     faq_min: float = 0.72  # the closest FAQ entry is shown when at least this close
     superseded_penalty: float = 0.03  # a replaced statement ranks after its replacement
     authority_bonus: float = 0.01  # per step of authority (policy > official > faq > news)
-    # confidence = sigmoid(bias + w_in * in-domain similarity + w_out * out-of-scope similarity),
-    # fitted by logistic regression on eval/calibration.yml together with the development set
-    # of real documents (../shared/data/realdocs), with the shipped out-of-scope examples
-    # in the index (python -m bench.tune)
-    calibration: tuple[float, float, float] = (-4.813, 14.283, -6.478)
+    # confidence = sigmoid(bias + w_in * in-domain similarity + w_out * out-of-scope similarity
+    # + w_subject * [the question names a company the documents are about]), fitted by
+    # logistic regression on eval/calibration.yml together with the development set of real
+    # documents (../shared/data/realdocs), with the shipped out-of-scope examples in the index
+    # (python -m bench.tune)
+    calibration: tuple[float, float, float, float] = (-3.785, 20.914, -18.253, 2.138)
     # the highest threshold that declines at most 2% of in-scope calibration questions
-    min_confidence: float = 0.378
+    min_confidence: float = 0.799
     max_query_chars: int = 2000  # the model reads ~256 word pieces; the rest is noise
     # late interaction (faqbot.late): the best `late_depth` candidates get late_weight times
     # their token-level MaxSim, but only when no FAQ entry lends weight: a curated answer's
@@ -86,6 +87,8 @@ class Ranked:
     #: the question's specific words (acronyms, numbers, product names) that no passage has
     unknown_terms: tuple[str, ...] = ()
     asks_for_quantity: bool = False  # "how many…", "how much…", "how fast…"
+    #: the question names a company (or product) the documents are about
+    names_subject: bool = False
 
     @property
     def in_domain(self) -> float:
@@ -160,6 +163,7 @@ def rank(
         best = top_k(keyword, config.candidates)
         candidates[best[keyword[best] > 0]] = True
 
+    asked = organisations_in(question) & prepared.subjects.named
     faq_scores, out_of_scope = _faq_scores(snapshot, prepared, vector)
     boost: dict[int, float] = {}
     for entry, similarity in faq_scores[: config.faq_entries]:
@@ -183,7 +187,7 @@ def rank(
              + lifts
              - config.authority_bonus * prepared.authority[rows].astype(np.float64)
              - np.where(prepared.superseded[rows], config.superseded_penalty, 0.0)
-             + config.subject_bonus * _about_asked(prepared, question)[rows])
+             + config.subject_bonus * _about(prepared, asked)[rows])
     order = np.lexsort((prepared.ids[rows], -fused))  # by score, then by passage id
     rows, fused = rows[order], fused[order]
     if (not boost and query_tokens is not None and snapshot.tokens is not None
@@ -200,7 +204,7 @@ def rank(
                   top_dense=float(dense[rows].max()) if len(rows) else 0.0,
                   out_of_scope=out_of_scope, query_stems=prepared.keyword.stems(query),
                   unknown_terms=_unknown_terms(prepared, question),
-                  asks_for_quantity=asks_for_quantity(question))
+                  asks_for_quantity=asks_for_quantity(question), names_subject=bool(asked))
 
 
 def word_query(snapshot: Snapshot, embedder: Embedder, question: str, query: str) -> str:
@@ -217,9 +221,8 @@ def word_query(snapshot: Snapshot, embedder: Embedder, question: str, query: str
     return words if prepared.keyword.stems(words) else query
 
 
-def _about_asked(prepared: Prepared, question: str) -> np.ndarray:
-    """Per passage: 1.0 when its document is about a company the question names, else 0."""
-    asked = organisations_in(question) & prepared.subjects.named
+def _about(prepared: Prepared, asked: set[str]) -> np.ndarray:
+    """Per passage: 1.0 when its document is about one of the companies ``asked``, else 0."""
     if not asked:
         return np.zeros(len(prepared.doc_of_row), dtype=np.float64)
     about = np.array([bool(orgs & asked) for orgs in prepared.doc_orgs], dtype=np.float64)
@@ -295,8 +298,9 @@ def _faq_scores(snapshot: Snapshot, prepared: Prepared,
 
 def confidence(ranked: Ranked, config: RankingConfig) -> float:
     """Probability-like confidence that the documents answer the question."""
-    bias, w_in, w_out = config.calibration
-    z = bias + w_in * ranked.in_domain + w_out * ranked.out_of_scope
+    bias, w_in, w_out, w_subject = config.calibration
+    z = (bias + w_in * ranked.in_domain + w_out * ranked.out_of_scope
+         + w_subject * ranked.names_subject)
     return float(1.0 / (1.0 + math.exp(-z)))
 
 
@@ -323,4 +327,4 @@ def cover_parts(whole: Ranked, parts: Sequence[Ranked]) -> Ranked:
                   dense=take("dense"), keyword=take("keyword"), faq_scores=whole.faq_scores,
                   top_dense=whole.top_dense, out_of_scope=whole.out_of_scope,
                   query_stems=whole.query_stems, unknown_terms=whole.unknown_terms,
-                  asks_for_quantity=whole.asks_for_quantity)
+                  asks_for_quantity=whole.asks_for_quantity, names_subject=whole.names_subject)

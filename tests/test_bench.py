@@ -191,3 +191,25 @@ def test_a_falling_trend_is_not_extrapolated_to_100k() -> None:
     assert found is not None and found[1] > 10.0
     # noise made the larger corpus faster than the floor: no trend, nothing claimed
     assert extrapolate({"sizes": [size(100, 1_000.0, 800.0), size(1_000, 240.0, 320.0)]}) is None
+
+
+def test_the_confidence_is_not_fitted_on_not_covered_questions() -> None:
+    from bench.tune import fit_confidence
+    from faqbot.evaluation import EvalQuestion, Expected, Outcome
+
+    def outcome(kind: str, in_scope: bool) -> Outcome:
+        expected = (Expected(doc="d.md", must_contain="x"),) if in_scope else ()
+        return Outcome(EvalQuestion(id=kind, question="q", kind=kind, expected=expected),
+                       None, True, 0.5)
+
+    rng = np.random.default_rng(0)
+    inside = rng.uniform(0.5, 0.9, 40)
+    outside = rng.uniform(0.0, 0.4, 40)
+    outcomes = ([outcome("general", True)] * 40 + [outcome("out-of-scope", False)] * 40)
+    features = np.c_[np.r_[inside, outside], np.zeros(80)]
+    plain = fit_confidence(outcomes, features)
+    # on-topic questions the documents don't answer look like in-scope ones: left out
+    with_nc = fit_confidence(outcomes + [outcome("not-covered", False)] * 40,
+                             np.r_[features, np.c_[inside, np.zeros(40)]])
+    assert np.allclose(plain, with_nc)
+    assert plain[1] > 0

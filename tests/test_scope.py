@@ -3,6 +3,7 @@ and questions whose specific words the documents never use."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -65,6 +66,7 @@ def test_instructions_are_taken_off_and_the_question_kept() -> None:
 def test_companies_are_named_by_their_products_and_everyday_words_are_not() -> None:
     assert organisations_in("Does Microsoft Teams train AI on our chats?") == {"Microsoft"}
     assert organisations_in("is chatgpt enterprise SOC 2 compliant?") == {"OpenAI"}
+    assert organisations_in("any downside if we opt out of gpt model training?") == {"OpenAI"}
     assert organisations_in("does google meet use transcripts for gemini") == {"Google"}
     assert organisations_in("can my teams see the search box or an apple?") == set()
 
@@ -149,6 +151,8 @@ def test_engine_answers_the_question_behind_instructions_and_disguises(engine: E
 
 def test_unknown_specific_words_make_an_answer_related_reading(engine: Engine,
                                                                knowledge: Path) -> None:
+    # the rule, not the threshold, is under test: the fake model's cosines are not calibrated
+    engine.config = replace(engine.config, min_confidence=0.0)
     plain = engine.answer("Are deleted messages removed from the workspace?")
     assert plain.answered and plain.reason is None
     answer = engine.answer("Are deleted messages removed from the workspace under ISO 27001?")

@@ -15,6 +15,7 @@ from faqbot.search import (
     Engine,
     Ranked,
     RankingConfig,
+    confidence,
     cover_parts,
     has_words,
     normalise_query,
@@ -253,6 +254,20 @@ def test_word_scores_leave_out_the_names_of_the_company_the_documents_are_about(
     keyword = {snapshot.passages[int(r)].id: float(k)
                for r, k in zip(ranked.rows, ranked.keyword, strict=True)}
     assert keyword.get("names", 0.0) == 0.0 and keyword["answers"] > 0
+
+
+def test_naming_the_documents_subject_raises_the_confidence(tmp_path: Path) -> None:
+    snapshot = _company_snapshot(tmp_path)
+    embedder = FakeTokenEmbedder()
+    named = rank(snapshot, embedder, "does adobe own what i make", RankingConfig())
+    other = rank(snapshot, embedder, "does zoom own what i make", RankingConfig())
+    assert named.names_subject and not other.names_subject
+    assert cover_parts(named, []).names_subject  # kept when parts are merged
+    bias, w_in, w_out, w_subject = RankingConfig().calibration
+    assert w_subject > 0
+    flat = RankingConfig(calibration=(bias, w_in, w_out, 0.0))
+    assert confidence(named, RankingConfig()) > confidence(named, flat)
+    assert confidence(other, RankingConfig()) == confidence(other, flat)
 
 
 def test_the_word_query_joins_the_questions_forward_pass(

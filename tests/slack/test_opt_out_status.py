@@ -73,7 +73,7 @@ def test_owner_records_requested_then_confirmed_and_a_member_sees_both_dates(sla
     assert BOTH in confirmed.text
 
     # a member asks, three ways: slash command, DM, App Home
-    answer = _command(slack, fake, "have we opted out?", MEMBER, "m1")
+    answer = _command(slack, fake, "have we opted out of training?", MEMBER, "m1")
     assert BOTH in _first_section(answer)  # the status first ...
     assert "Sample Privacy Principles" in answer.text  # ... then the cited passages
     assert answer.text.index(BOTH) < answer.text.index("Sample Privacy Principles")
@@ -104,7 +104,7 @@ def test_the_opt_out_faq_answer_and_the_guided_flow_show_the_status_first(slack,
 
 
 def test_nothing_recorded_says_so_and_points_owners_to_the_flow(slack, fake):
-    answer = _command(slack, fake, "have we opted out?", MEMBER, "m1")
+    answer = _command(slack, fake, "have we opted out of training?", MEMBER, "m1")
     assert NOT_RECORDED in _first_section(answer)
 
 
@@ -192,7 +192,7 @@ def test_the_status_survives_a_restart(slack, fake, slack_settings, engine):
                      services=services)
     server, url = serve_wsgi(SlackWSGI(app))
     try:
-        answer = _command(SlackSender(url, fake), fake, "have we opted out?", MEMBER, "m")
+        answer = _command(SlackSender(url, fake), fake, "have we opted out of training?", MEMBER, "m")
         assert REQUESTED in _first_section(answer)
     finally:
         server.shutdown()
@@ -399,7 +399,7 @@ def test_a_store_that_is_down_still_lets_everyone_get_an_answer(slack, fake, ser
     real = services.opt_out.store
     services.opt_out.store = _DownStore()
     try:
-        answer = _command(slack, fake, "have we opted out?", MEMBER, "m")
+        answer = _command(slack, fake, "have we opted out of training?", MEMBER, "m")
         assert UNAVAILABLE in _first_section(answer)
         assert "Sample Privacy Principles" in answer.text  # the passages still come
         slack.event({"type": "app_home_opened", "user": MEMBER, "tab": "home", "channel": "D1"})
