@@ -161,12 +161,14 @@ def main() -> None:
     calibrated = replace(calibrated, min_confidence=max(0.05, min(threshold, 0.95)))
     print(f"\nchosen: {calibrated}")
     outcomes, _ = fit.outcomes(calibrated)
-    print(format_report(metrics(outcomes), decline_curve(outcomes), calibrated.min_confidence))
+    threshold = calibrated.min_confidence
+    print(format_report(metrics(outcomes), decline_curve(outcomes, threshold=threshold), threshold))
     if args.check:
         check = Runner(engine, load_questions(args.check))
         outcomes, _ = check.outcomes(calibrated)
         print(f"\nheld-out {args.check}:")
-        print(format_report(metrics(outcomes), decline_curve(outcomes), calibrated.min_confidence))
+        threshold = calibrated.min_confidence
+    print(format_report(metrics(outcomes), decline_curve(outcomes, threshold=threshold), threshold))
 
 
 if __name__ == "__main__":

@@ -122,7 +122,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
     engine = open_engine(settings)
     outcomes = [outcome(q, engine.answer(q.question, top_k=RANK_DEPTH)) for q in questions]
     m = metrics(outcomes)
-    print(format_report(m, decline_curve(outcomes), engine.config.min_confidence))
+    print(format_report(m, decline_curve(outcomes, threshold=engine.config.min_confidence),
+                       engine.config.min_confidence))
     if args.show_failures:
         print("\nfailures:")
         for o in outcomes:

@@ -154,13 +154,15 @@ def outcome(question: EvalQuestion, answer: Answer) -> Outcome:
                    answer.answered, answer.confidence)
 
 
-def decline_curve(outcomes: list[Outcome], steps: int = 21) -> list[tuple[float, float, float]]:
-    """(threshold, share of in-scope declined, share of out-of-scope declined) per threshold."""
+def decline_curve(outcomes: list[Outcome], steps: int = 21,
+                  threshold: float | None = None) -> list[tuple[float, float, float]]:
+    """(threshold, share of in-scope declined, share of out-of-scope declined) per threshold,
+    with ``threshold`` (the one in service) as a point of its own when given."""
     ins = [o.confidence for o in outcomes if o.question.in_scope]
     outs = [o.confidence for o in outcomes if not o.question.in_scope]
     rows = []
-    for i in range(steps):
-        t = 0.05 + i * (0.9 / (steps - 1))
+    points = [0.05 + i * (0.9 / (steps - 1)) for i in range(steps)]
+    for t in sorted(points + ([threshold] if threshold is not None else [])):
         rows.append((
             t,
             sum(c < t for c in ins) / len(ins) if ins else 0.0,
@@ -197,6 +199,6 @@ def format_report(m: Metrics, curve: list[tuple[float, float, float]], threshold
         )
     lines += ["", "decline curve (threshold: in-scope declined / out-of-scope declined)"]
     for t, wrong, right in curve:
-        marker = "  <- in service" if abs(t - threshold) < 0.0225 else ""
-        lines.append(f"  {t:.2f}: {wrong:6.1%} / {right:6.1%}{marker}")
+        marker = "  <- in service" if t == threshold else ""
+        lines.append(f"  {t:.3f}: {wrong:6.1%} / {right:6.1%}{marker}")
     return "\n".join(lines)

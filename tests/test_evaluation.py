@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from faqbot.evaluation import EvalQuestion, Expected, Outcome, metrics
+from faqbot.evaluation import (
+    EvalQuestion,
+    Expected,
+    Outcome,
+    decline_curve,
+    format_report,
+    metrics,
+)
 
 EXPECTED = (Expected(doc="a.md", must_contain="x"),)
 
@@ -32,3 +39,15 @@ def test_correct_needs_an_answer_and_an_expected_passage_among_the_three_shown()
     assert m.not_covered_declined == pytest.approx(1 / 3) and m.n_not_covered == 3
     assert m.correctly_declined == pytest.approx(2 / 5)
     assert m.per_kind["not-covered"]["not_covered_declined"] == pytest.approx(1 / 3)
+
+
+def test_the_decline_curve_marks_the_threshold_in_service_at_its_own_value() -> None:
+    outcomes = [Outcome(q(f"i{c}", "sharing", True), rank=1, answered=c >= 0.799, confidence=c)
+                for c in (0.78, 0.81, 0.95)]
+    outcomes.append(Outcome(q("o", "out-of-scope", False), None, False, 0.1))
+    curve = decline_curve(outcomes, threshold=0.799)
+    assert (0.799, 1 / 3, 1.0) in curve and [t for t, _, _ in curve] == sorted(
+        t for t, _, _ in curve)
+    (line,) = [x for x in format_report(metrics(outcomes), curve, 0.799).splitlines()
+               if "in service" in x]
+    assert line.split() == ["0.799:", "33.3%", "/", "100.0%", "<-", "in", "service"]
