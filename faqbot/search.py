@@ -137,23 +137,28 @@ class Engine:
         words = [word_query(snapshot, self.embedder, text, query)
                  for text, query in zip(asked, queries, strict=True)]
         with_tokens = embedder_with_tokens(snapshot, self.embedder, self.config)
+        extra = [w for w, q in zip(words, queries, strict=True) if w != q]
         if with_tokens is not None:
-            extra = [w for w, q in zip(words, queries, strict=True) if w != q]
-            vectors, found = with_tokens.embed_with_tokens(queries + extra)
+            every, found = with_tokens.embed_with_tokens(queries + extra)
             more = iter(found[len(queries):])
             tokens = [next(more) if w != q else t
                       for w, q, t in zip(words, queries, found[:len(queries)], strict=True)]
-            vectors = vectors[:len(queries)]
         else:
-            vectors = self.embedder.embed(queries)
+            every = self.embedder.embed(queries + extra)
+        vectors = every[:len(queries)]
+        rest = iter(every[len(queries):])
+        word_vectors = [next(rest) if w != q else v
+                        for w, q, v in zip(words, queries, vectors, strict=True)]
         ranked = rank(snapshot, self.embedder, question, self.config, query_vector=vectors[0],
-                      query=queries[0], query_tokens=tokens[0], words=words[0])
+                      query=queries[0], query_tokens=tokens[0], words=words[0],
+                      words_vector=word_vectors[0])
         if len(asked) > 1:  # each part's best passage is kept near the top
             ranked = cover_parts(ranked, [
                 rank(snapshot, self.embedder, part, self.config, query_vector=vector, query=query,
-                     query_tokens=part_tokens, words=part_words)
-                for part, vector, query, part_tokens, part_words in zip(
-                    parts, vectors[1:], queries[1:], tokens[1:], words[1:], strict=True)])
+                     query_tokens=part_tokens, words=part_words, words_vector=part_vector)
+                for part, vector, query, part_tokens, part_words, part_vector in zip(
+                    parts, vectors[1:], queries[1:], tokens[1:], words[1:], word_vectors[1:],
+                    strict=True)])
         return shape_answer(snapshot, ranked, self.config, top_k)
 
     def swap(self, snapshot: Snapshot) -> Snapshot:

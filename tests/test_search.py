@@ -280,3 +280,25 @@ def test_the_word_query_joins_the_questions_forward_pass(
                         lambda texts: calls.append(list(texts)) or real(texts))
     engine.answer("does adobe own what i make")
     assert calls == [["does adobe own what i make", "does own what i make"]]
+
+
+def test_the_out_of_scope_examples_meet_the_question_without_the_subjects_names(
+        tmp_path: Path) -> None:
+    knowledge = tmp_path / "knowledge"
+    knowledge.mkdir()
+    (knowledge / "adobe-terms.md").write_text(
+        "---\ntitle: Adobe General Terms\n---\n# Your content\n\n"
+        "Adobe does not claim ownership of what you make with Adobe services.\n",
+        encoding="utf-8")
+    engine = open_engine(Settings(knowledge_dir=knowledge, index_dir=tmp_path / "index"),
+                         FakeTokenEmbedder())
+    question = "is adobe down right now?"  # the shipped "Is the service down right now?"
+    ranked = rank(engine.snapshot, engine.embedder, question, engine.config)
+    query = normalise_query(question)
+    with_names = rank(engine.snapshot, engine.embedder, question, engine.config, words=query)
+    assert ranked.out_of_scope > with_names.out_of_scope
+    # the engine's path (one forward pass for all its texts) gives the same figure
+    calls = len(engine.embedder.calls)
+    assert engine.answer(question).confidence == pytest.approx(
+        confidence(ranked, engine.config))
+    assert len(engine.embedder.calls) == calls + 1
