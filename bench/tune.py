@@ -31,7 +31,15 @@ from faqbot.evaluation import (
     load_questions,
     metrics,
 )
-from faqbot.search import Engine, RankingConfig, confidence, has_words, query_text, rank
+from faqbot.search import (
+    Engine,
+    RankingConfig,
+    confidence,
+    has_words,
+    query_text,
+    rank,
+    word_query,
+)
 from faqbot.service import open_engine
 from faqbot.settings import load_settings
 
@@ -50,18 +58,24 @@ class Runner:
         texts = [query_text(snapshot, q.question, engine.config, engine.embedder)
                  for q in self.questions]
         self.vectors = engine.embedder.embed(texts)
+        # as the engine does: the question without its subjects' names meets the out-of-scope
+        # examples too (the same vector when the question names none)
+        words = [word_query(snapshot, engine.embedder, q.question, text)
+                 for q, text in zip(self.questions, texts, strict=True)]
+        self.word_vectors = engine.embedder.embed(words)
 
     def outcomes(self, config: RankingConfig) -> tuple[list[Outcome], np.ndarray]:
         """Outcomes plus the (in-domain, out-of-scope, names a subject) features of each
         question."""
         out, features = [], []
-        for q, vector in zip(self.questions, self.vectors, strict=True):
+        for q, vector, words_vector in zip(self.questions, self.vectors, self.word_vectors,
+                                           strict=True):
             if not has_words(q.question):
                 out.append(Outcome(q, None, False, 0.0))
                 features.append((0.0, 1.0, 0.0))
                 continue
             ranked = rank(self.engine.snapshot, self.engine.embedder, q.question, config,
-                          query_vector=vector)
+                          query_vector=vector, words_vector=words_vector)
             conf = confidence(ranked, config)
             hits = tuple(ranked.hits[:10])
             out.append(Outcome(q, first_relevant_rank(hits, q.expected),

@@ -142,9 +142,7 @@ def rank(
         words = word_query(snapshot, embedder, question, query)
     texts = [query] if words == query else [query, words]  # one forward pass for all
     if query_vector is not None:
-        vector = query_vector
-        if words != query and words_vector is None:
-            words_vector = embedder.embed([words])[0]
+        vector = query_vector  # without ``words_vector``, out of scope is compared as asked
     elif (with_tokens := embedder_with_tokens(snapshot, embedder, config)) is not None:
         vectors, tokens = with_tokens.embed_with_tokens(texts)
         vector, query_tokens, words_vector = vectors[0], tokens[-1], vectors[-1]
