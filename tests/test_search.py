@@ -302,3 +302,19 @@ def test_the_out_of_scope_examples_meet_the_question_without_the_subjects_names(
     assert engine.answer(question).confidence == pytest.approx(
         confidence(ranked, engine.config))
     assert len(engine.embedder.calls) == calls + 1
+
+
+def test_the_passage_closest_in_meaning_is_kept_among_the_three_shown() -> None:
+    from faqbot.ranking import _closest_by_meaning_within
+
+    rows = np.array([4, 3, 2, 1, 0])  # best first by the fused score
+    fused = np.array([2.0, 1.9, 1.8, 1.7, 1.6])
+    dense = np.array([0.9, 0.2, 0.3, 0.4, 0.5])  # by passage row: row 0 is closest in meaning
+    moved, scores = _closest_by_meaning_within(rows, fused, dense, 3)
+    assert moved.tolist() == [4, 3, 0, 2, 1]
+    assert scores.tolist() == [2.0, 1.9, 1.6, 1.8, 1.7]  # it keeps its own score
+    # already high enough, or the rule off: nothing moves
+    assert _closest_by_meaning_within(rows, fused, dense, 5)[0].tolist() == rows.tolist()
+    assert _closest_by_meaning_within(rows, fused, dense, 0)[0].tolist() == rows.tolist()
+    near = np.array([0.1, 0.2, 0.3, 0.95, 0.5])  # row 3, second by score
+    assert _closest_by_meaning_within(rows, fused, near, 3)[0].tolist() == rows.tolist()
