@@ -59,10 +59,15 @@ class Runner:
                  for q in self.questions]
         self.vectors = engine.embedder.embed(texts)
         # as the engine does: the question without its subjects' names meets the out-of-scope
-        # examples too (the same vector when the question names none)
+        # examples too; only the texts that differ are embedded again
         words = [word_query(snapshot, engine.embedder, q.question, text)
                  for q, text in zip(self.questions, texts, strict=True)]
-        self.word_vectors = engine.embedder.embed(words)
+        differ = [i for i, (w, t) in enumerate(zip(words, texts, strict=True)) if w != t]
+        self.word_vectors = list(self.vectors)
+        if differ:
+            for i, vector in zip(differ, engine.embedder.embed([words[i] for i in differ]),
+                                 strict=True):
+                self.word_vectors[i] = vector
 
     def outcomes(self, config: RankingConfig) -> tuple[list[Outcome], np.ndarray]:
         """Outcomes plus the (in-domain, out-of-scope, names a subject) features of each
@@ -181,8 +186,8 @@ def main() -> None:
         check = Runner(engine, load_questions(args.check))
         outcomes, _ = check.outcomes(calibrated)
         print(f"\nheld-out {args.check}:")
-        threshold = calibrated.min_confidence
-    print(format_report(metrics(outcomes), decline_curve(outcomes, threshold=threshold), threshold))
+        print(format_report(metrics(outcomes), decline_curve(outcomes, threshold=threshold),
+                            threshold))
 
 
 if __name__ == "__main__":

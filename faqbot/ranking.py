@@ -172,11 +172,11 @@ def rank(
 
     asked = organisations_in(question) & prepared.subjects.named
     faq_scores, out_of_scope = _faq_scores(snapshot, prepared, vector)
-    if words != query and words_vector is not None:
+    if words != query and words_vector is not None and len(prepared.out_of_scope_rows):
         # the examples of what faqbot can't serve name no company ("is the service down?"):
         # the question is also compared to them without the names of the documents' subjects,
         # which inside the documents about them only make everything sound in scope
-        plain = np.ascontiguousarray(words_vector.reshape(1, -1), dtype=np.float32)
+        plain = prepared.faq_matrix @ np.asarray(words_vector, dtype=np.float32).ravel()
         out_of_scope = max(out_of_scope, _out_of_scope(prepared, plain))
     boost: dict[int, float] = {}
     for entry, similarity in faq_scores[: config.faq_entries]:
@@ -230,8 +230,7 @@ def _closest_by_meaning_within(rows: np.ndarray, fused: np.ndarray, dense: np.nd
     best = int(np.argmax(dense[rows]))
     if best < place:
         return rows, fused
-    order = np.r_[np.arange(place - 1), best, np.delete(np.arange(place - 1, len(rows)),
-                                                         best - (place - 1))]
+    order = np.insert(np.delete(np.arange(len(rows)), best), place - 1, best)
     return rows[order], fused[order]
 
 
@@ -306,12 +305,11 @@ def _reconstruct(index: Any, rows: list[int]) -> np.ndarray:
         return np.stack([index.reconstruct(int(r)) for r in keys]).astype(np.float32)
 
 
-def _out_of_scope(prepared: Prepared, vector: np.ndarray) -> float:
-    """Best similarity of ``vector`` to an example of what faqbot cannot serve (0 if none)."""
+def _out_of_scope(prepared: Prepared, similarity: np.ndarray) -> float:
+    """Best of ``similarity`` (one value per FAQ row) over the examples of what faqbot cannot
+    serve, at least 0 (0 if there are none)."""
     rows = prepared.out_of_scope_rows
-    if not len(rows):
-        return 0.0
-    return max(float((prepared.faq_matrix[rows] @ vector[0]).max()), 0.0)
+    return max(float(similarity[rows].max()), 0.0) if len(rows) else 0.0
 
 
 def _faq_scores(snapshot: Snapshot, prepared: Prepared,
@@ -320,8 +318,6 @@ def _faq_scores(snapshot: Snapshot, prepared: Prepared,
     if not snapshot.faq_rows:
         return [], 0.0
     similarity = prepared.faq_matrix @ vector[0]
-    rows = prepared.out_of_scope_rows
-    out_of_scope = float(similarity[rows].max()) if len(rows) else 0.0
     best = np.full(len(snapshot.faq), -np.inf, dtype=np.float32)
     known = prepared.faq_of_row >= 0
     np.maximum.at(best, prepared.faq_of_row[known], similarity[known])
@@ -329,7 +325,7 @@ def _faq_scores(snapshot: Snapshot, prepared: Prepared,
     entries = [snapshot.faq[i] for i in found.tolist()]
     ranked = sorted(zip(entries, best[found].tolist(), strict=True),
                     key=lambda pair: (-pair[1], pair[0].id))
-    return ranked, max(out_of_scope, 0.0)
+    return ranked, _out_of_scope(prepared, similarity)
 
 
 def confidence(ranked: Ranked, config: RankingConfig) -> float:

@@ -313,7 +313,7 @@ def test_the_passage_closest_in_meaning_is_kept_among_the_three_shown() -> None:
     moved, scores = _closest_by_meaning_within(rows, fused, dense, 3)
     assert moved.tolist() == [4, 3, 0, 2, 1]
     assert scores.tolist() == [2.0, 1.9, 1.6, 1.8, 1.7]  # it keeps its own score
-    # already high enough, or the rule off: nothing moves
+    # no lower place to come from (as many candidates as the place), or the rule off
     assert _closest_by_meaning_within(rows, fused, dense, 5)[0].tolist() == rows.tolist()
     assert _closest_by_meaning_within(rows, fused, dense, 0)[0].tolist() == rows.tolist()
     near = np.array([0.1, 0.2, 0.3, 0.95, 0.5])  # row 3, second by score
