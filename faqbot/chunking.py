@@ -11,8 +11,9 @@ from faqbot.models import Document, Passage
 #: all-MiniLM-L6-v2 reads 256 word pieces; ~120 English words stay well inside that.
 MAX_WORDS = 120
 # v3: readers clean scraped Markdown and HTML and find clauses and bold headings, and links,
-# addresses and emphasis are kept out of the model's text: an index built before is stale
-CHUNKER_VERSION = "sentences-v3"
+# addresses and emphasis are kept out of the model's text; v4: a paragraph led by a bold
+# label ("**Registration**. You must…") is a section of its own: an index built before is stale
+CHUNKER_VERSION = "sentences-v4"
 
 _ABBREVIATIONS = {"e.g", "i.e", "etc", "vs", "mr", "mrs", "ms", "dr", "inc", "ltd", "llc", "co",
                   "no", "st", "u.s", "u.k", "e.u", "approx", "fig", "cf", "al"}

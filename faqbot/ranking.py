@@ -25,7 +25,13 @@ from faqbot.models import FaqEntry, Hit, Passage
 from faqbot.normalise import fold
 from faqbot.prepare import Prepared, prepare
 from faqbot.query import expand_shorthand, normalise_query
-from faqbot.scope import asks_for_quantity, organisations_in, specific_terms, without_names
+from faqbot.scope import (
+    asks_for_quantity,
+    company_for_product,
+    organisations_in,
+    specific_terms,
+    without_names,
+)
 
 log = logging.getLogger(__name__)
 
@@ -66,6 +72,11 @@ class RankingConfig:
     # word matching and late interaction must not push it out of the three a reply shows
     # (realdocs Hit@3 0.846 -> 0.862; the bundled sets unchanged)
     closest_by_meaning_at: int = 3
+    # a product name in a question that does not name its company is read as the company's
+    # name by the pooled vector ("who owns the code chatgpt writes" -> "… OpenAI writes"): the
+    # documents say "OpenAI", and the model, older than ChatGPT, reads "chatgpt" as "chat"
+    # (realdocs correct 0.854 -> 0.877; the bundled sets unchanged but for one Hit@1)
+    company_for_product: bool = True
     # a question in another language than the documents' is declined with a note, unless the
     # model reads many languages (FAQBOT_MULTILINGUAL, or a model named "multilingual")
     multilingual: bool = False
@@ -116,7 +127,12 @@ def query_text(snapshot: Snapshot, question: str, config: RankingConfig,
     """What is embedded and keyword-searched for a question (typos fixed, slang expanded)."""
     prepared = prepare(snapshot, embedder)
     text = expand_shorthand(fold(question[: config.max_query_chars]))
-    return normalise_query(prepared.speller.correct(text), prepared.keyword)
+    text = normalise_query(prepared.speller.correct(text), prepared.keyword)
+    if config.company_for_product:
+        asked = organisations_in(question) & prepared.subjects.named
+        if asked:
+            text = company_for_product(text, asked)
+    return text
 
 
 def rank(

@@ -175,6 +175,34 @@ def without_names(text: str, organisations: Container[str]) -> str:
     return re.sub(r"\s{2,}", " ", " ".join(parts)).strip()
 
 
+def company_for_product(text: str, organisations: Container[str]) -> str:
+    """``text`` with each product name of ``organisations`` replaced by its company's name,
+    unless the text names the company already: "can the whole team share a chatgpt login?"
+    becomes "… share a OpenAI login?" for the pooled vector. The documents call the company
+    by its name, and an embedding model trained before a product existed reads its name as
+    the words it is made of ("chat")."""
+    names = _names()
+
+    def named(company: str, where: str) -> bool:
+        return re.search(rf"(?<!\w){re.escape(company)}(?!\w)", where, re.IGNORECASE) is not None
+
+    spans = []
+    for pattern in (names.any_case, names.exact_case):
+        for match in pattern.finditer(text):
+            company = names.organisation[_Names.key(match.group(0))]
+            if company in organisations and not named(company, text):
+                spans.append((match.start(), match.end(), company))
+    if not spans:
+        return text
+    parts, start = [], 0
+    for begin, end, company in sorted(spans):
+        if begin >= start:  # the two alternations may overlap
+            parts += [text[start:begin], company]
+            start = end
+    parts.append(text[start:])
+    return "".join(parts)
+
+
 class Subjects:
     """The companies the documents in service are about.
 

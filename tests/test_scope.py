@@ -13,6 +13,7 @@ from faqbot.scope import (
     Subjects,
     asks_for_quantity,
     asks_to_act,
+    company_for_product,
     foreign_language,
     initialisms,
     organisations_in,
@@ -173,6 +174,21 @@ def test_names_of_the_given_companies_are_cut_out_and_others_kept() -> None:
         "does share with microsoft teams?"
     # "teams" in lower case is an everyday word, not Microsoft's product
     assert without_names("can my teams see it?", {"Microsoft"}) == "can my teams see it?"
+
+
+def test_a_product_name_is_read_as_its_company_unless_the_company_is_named() -> None:
+    assert company_for_product("who owns the code chatgpt writes?", {"OpenAI"}) == \
+        "who owns the code OpenAI writes?"
+    assert company_for_product("we're on creative cloud - can IT see my files?", {"Adobe"}) == \
+        "we're on Adobe - can IT see my files?"
+    # the company is named: the product says something more, and is kept
+    assert company_for_product("does openai scrape the web to build gpt?", {"OpenAI"}) == \
+        "does openai scrape the web to build gpt?"
+    assert company_for_product("is slack ai trained on our data", {"Slack"}) == \
+        "is slack ai trained on our data"
+    # only the companies the documents are about
+    assert company_for_product("does chatgpt see zoom chats", {"Zoom"}) == \
+        "does chatgpt see zoom chats"
 
 
 def test_acronyms_spelled_out_in_capitalised_words_are_known() -> None:

@@ -107,6 +107,43 @@ def test_inline_clause_text_stays_in_its_section(tmp_path: Path) -> None:
     assert section_line["1.1 Registration"] == 8 and section_line["Marketing"] == 22  # file lines
 
 
+RUN_IN = """---
+title: Example Terms
+---
+## Registration and access
+
+**Minimum age.** You must be at least 13 years old to use the Services.
+
+**Registration**. You may not share your account credentials with anyone else.
+
+Another paragraph of the registration section, with **bold words** inside.
+
+**Personal Data You Provide:** We collect your name.
+
+**This whole paragraph is one bold sentence, far too long to be anyone's label for a section.** It is text.
+"""
+
+
+def test_a_paragraph_led_by_a_bold_label_is_a_section_that_keeps_its_label(tmp_path: Path) -> None:
+    paths, _ = _load(tmp_path, RUN_IN)
+    assert paths == [
+        ("Registration and access", "Minimum age"),
+        ("Registration and access", "Registration"),
+        ("Registration and access", "Personal Data You Provide"),
+    ]
+    doc = load_knowledge(tmp_path / "k").documents[0]
+    body = {s.path[-1]: doc.text[s.start:s.end].strip() for s in doc.sections}
+    # the label stays in the text (a bold sentence read as a label would lose nothing), and the
+    # paragraphs after it belong to it until the next label or heading
+    assert body["Minimum age"] == "Minimum age. You must be at least 13 years old to use the Services."
+    assert body["Registration"].startswith("Registration. You may not share your account")
+    assert body["Registration"].endswith("with bold words inside.")
+    assert "one bold sentence, far too long" in body["Personal Data You Provide"]
+    passages = chunk_all([doc])
+    assert [p.section for p in passages][:2] == ["Registration and access > Minimum age",
+                                                  "Registration and access > Registration"]
+
+
 def test_scraped_artefacts_are_dropped_and_headings_in_lists_found(tmp_path: Path) -> None:
     paths, text = _load(tmp_path, SCRAPED)
     assert paths == [("Introduction",), ("Introduction", "Services"), ("Retention",)]

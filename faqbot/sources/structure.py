@@ -2,7 +2,8 @@
 
 Cleaning keeps every line break, so a section's line is still the file's line. Sections start
 at ATX headings (also inside list items, as scraped pages have them), at numbered clauses
-("10.4 Customer Content", "**2\\. ORDERING SERVICES**") and at bold lines standing alone.
+("10.4 Customer Content", "**2\\. ORDERING SERVICES**"), at bold lines standing alone and at
+paragraphs led by a bold label ("**Registration**. You must…"), whose label is their title.
 """
 
 from __future__ import annotations
@@ -26,6 +27,8 @@ _LIST_MARK = re.compile(r"^[ \t]*(?:\d+[.)]|[-*+•])[ \t]+")
 _CLAUSE = re.compile(r"^(\d{1,3}(?:\.\d{1,3})*)\.?[ \t]+(\S.*)$")
 _INLINE_CLAUSE = re.compile(
     r"(\*\*|__)(\d{1,3}(?:\\?\.\d{1,3})+\\?\.?[ \t]+[^*_\n]+?)\1[ \t]*[.:]?[ \t]+")
+# "**Registration**. You must…", "**Minimum age.** You must…": a paragraph led by a bold label
+_RUN_IN = re.compile(r"(\*\*|__)([^*_\n]+?)\1[ \t]*[.:]?[ \t]+(?=\S)")
 _ADJACENT_BOLD = re.compile(r"(?<=\S)\*\*[^\S\n]+\*\*(?=\S)")  # also across a no-break space
 _NAV_LABELS = {"table of contents", "contents", "jump to section", "on this page",
                "select language", "language", "skip to main content", "skip to content",
@@ -39,7 +42,7 @@ class Heading:
 
     level: int
     text: str
-    rest: str = ""  # an inline clause's own text, after its title on the same line (raw)
+    rest: str = ""  # the section's own text on the heading's line (raw), if any
 
 
 def inline_text(text: str) -> str:
@@ -120,7 +123,7 @@ def _title_like(text: str) -> bool:
     return text[0].isupper() or text[0].isdigit()
 
 
-def heading_of(raw: str, alone: bool) -> Heading | None:
+def heading_of(raw: str, alone: bool, starts_paragraph: bool = False) -> Heading | None:
     """The heading a raw Markdown line starts, if any.
 
     ATX headings keep their level (1-6). Numbered clauses sit below every ATX level, one level
@@ -148,6 +151,12 @@ def heading_of(raw: str, alone: bool) -> Heading | None:
         if _title_like(text):
             return Heading(6 + text.split()[0].rstrip(".").count(".") + 1, text,
                            inline.string[inline.end():])
+    run_in = _RUN_IN.match(stripped)
+    if run_in and starts_paragraph:
+        label = inline_text(run_in.group(2)).strip().rstrip(".:").strip()
+        if label and _title_like(label) and not _CLAUSE.match(label):
+            # the label stays in the text too: a bold sentence read as a label loses nothing
+            return Heading(0, label, stripped)
     plain = _CLAUSE.match(inline_text(stripped))
     if alone and plain and _title_like(plain.group(2)):
         number, title = plain.group(1), plain.group(2)
@@ -182,7 +191,7 @@ def markdown_sections(raw_body: str, body: str, first_line: int, headings: bool)
         if headings and not in_fence and line.strip():
             alone = (index == 0 or not raw_lines[index - 1].strip()) and (
                 index + 1 >= len(raw_lines) or not raw_lines[index + 1].strip())
-            heading = heading_of(raw, alone)
+            heading = heading_of(raw, alone, index == 0 or not raw_lines[index - 1].strip())
         if heading is not None and heading.text:
             close(offset)
             level = heading.level
