@@ -118,7 +118,7 @@ title: Example Terms
 
 Another paragraph of the registration section, with **bold words** inside.
 
-**Personal Data You Provide:** We collect your name.
+**Personal Data You Provide:**\u00a0We collect your name.
 
 **This whole paragraph is one bold sentence, far too long to be anyone's label for a section.** It is text.
 """

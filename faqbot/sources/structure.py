@@ -28,7 +28,8 @@ _CLAUSE = re.compile(r"^(\d{1,3}(?:\.\d{1,3})*)\.?[ \t]+(\S.*)$")
 _INLINE_CLAUSE = re.compile(
     r"(\*\*|__)(\d{1,3}(?:\\?\.\d{1,3})+\\?\.?[ \t]+[^*_\n]+?)\1[ \t]*[.:]?[ \t]+")
 # "**Registration**. You must…", "**Minimum age.** You must…": a paragraph led by a bold label
-_RUN_IN = re.compile(r"(\*\*|__)([^*_\n]+?)\1[ \t]*[.:]?[ \t]+(?=\S)")
+# (scraped pages put a no-break space after it)
+_RUN_IN = re.compile(r"(\*\*|__)([^*_\n]+?)\1[^\S\n]*[.:]?[^\S\n]+(?=\S)")
 _ADJACENT_BOLD = re.compile(r"(?<=\S)\*\*[^\S\n]+\*\*(?=\S)")  # also across a no-break space
 _NAV_LABELS = {"table of contents", "contents", "jump to section", "on this page",
                "select language", "language", "skip to main content", "skip to content",
