@@ -110,3 +110,18 @@ def test_saved_page_reads_like_the_same_markdown(tmp_path: Path) -> None:
         return [(p.section, " ".join(p.text.split())) for p in chunk_all(docs)]
 
     assert texts(html_kb.documents) == texts(md_kb.documents)
+
+
+def test_a_paragraph_led_by_a_bold_label_is_a_section_in_a_saved_page(tmp_path: Path) -> None:
+    (tmp_path / "k").mkdir()
+    (tmp_path / "k" / "terms.html").write_text(
+        "<html><head><title>Example Terms</title></head><body><main>"
+        "<h2>Registration and access</h2>"
+        "<p><strong>Minimum age.</strong> You must be at least 13 years old.</p>"
+        "<p><b>Registration</b>.&nbsp;You may not share your account credentials.</p>"
+        "</main></body></html>", encoding="utf-8")
+    kb = load_knowledge(tmp_path / "k")
+    assert kb.errors == []
+    sections = [p.section for p in chunk_all(kb.documents)]
+    assert sections == ["Registration and access > Minimum age",
+                        "Registration and access > Registration"]
