@@ -130,10 +130,8 @@ def query_text(snapshot: Snapshot, question: str, config: RankingConfig,
     prepared = prepare(snapshot, embedder)
     text = expand_shorthand(fold(question[: config.max_query_chars]))
     text = normalise_query(prepared.speller.correct(text), prepared.keyword)
-    if config.company_for_product:
-        asked = organisations_in(question) & prepared.subjects.named
-        if asked:
-            text = company_for_product(text, asked)
+    if config.company_for_product and (asked := _asked(prepared, question)):
+        text = company_for_product(text, asked)
     return text
 
 
@@ -188,7 +186,7 @@ def rank(
         best = top_k(keyword, config.candidates)
         candidates[best[keyword[best] > 0]] = True
 
-    asked = organisations_in(question) & prepared.subjects.named
+    asked = _asked(prepared, question)
     faq_scores, out_of_scope = _faq_scores(snapshot, prepared, vector)
     if words != query and words_vector is not None and len(prepared.out_of_scope_rows):
         # the examples of what faqbot can't serve name no company ("is the service down?"):
@@ -259,11 +257,17 @@ def word_query(snapshot: Snapshot, embedder: Embedder, question: str, query: str
     The pooled vector keeps them (it reads the question as a whole); the documents about
     the company still get the subject bonus. A question that is only names keeps them."""
     prepared = prepare(snapshot, embedder)
-    asked = organisations_in(question) & prepared.subjects.named
+    asked = _asked(prepared, question)
     if not asked:
         return query
     words = without_names(query, asked)
     return words if prepared.keyword.stems(words) else query
+
+
+def _asked(prepared: Prepared, question: str) -> set[str]:
+    """The companies the question names (by themselves or a product) that the documents are
+    about."""
+    return organisations_in(question) & prepared.subjects.named
 
 
 def _about(prepared: Prepared, asked: set[str]) -> np.ndarray:

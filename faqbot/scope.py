@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Callable, Container, Iterable
+from collections.abc import Callable, Collection, Container, Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
@@ -153,54 +153,52 @@ def organisations_in(text: str) -> set[str]:
     return {names.organisation[_Names.key(found)] for found in _name_matches(text)}
 
 
+def _name_spans(text: str, organisations: Container[str]) -> list[tuple[int, int, str]]:
+    """Where ``text`` names one of ``organisations`` (the company or one of its products):
+    (start, end, company), in order, without overlaps (the two alternations may overlap)."""
+    names = _names()
+    found = sorted((m.start(), m.end(), names.organisation[_Names.key(m.group(0))])
+                   for pattern in (names.any_case, names.exact_case)
+                   for m in pattern.finditer(text))
+    spans: list[tuple[int, int, str]] = []
+    for begin, end, company in found:
+        if company in organisations and (not spans or begin >= spans[-1][1]):
+            spans.append((begin, end, company))
+    return spans
+
+
+def _replace_spans(text: str, spans: list[tuple[int, int, str]], by: dict[str, str]) -> str:
+    """``text`` with each span replaced by ``by`` of its company."""
+    parts, start = [], 0
+    for begin, end, company in spans:
+        parts += [text[start:begin], by[company]]
+        start = end
+    parts.append(text[start:])
+    return "".join(parts)
+
+
 def without_names(text: str, organisations: Container[str]) -> str:
     """``text`` with every name of ``organisations`` (the company or one of its products) cut
     out. Inside documents about a company its name is everywhere, so as a keyword it only
     favours passages that happen to repeat it; the subject bonus gives the documents about
     it their due instead."""
-    names = _names()
-    kept, start = [], 0
-    for pattern in (names.any_case, names.exact_case):
-        for match in pattern.finditer(text):
-            if names.organisation[_Names.key(match.group(0))] in organisations:
-                kept.append((match.start(), match.end()))
-    if not kept:
+    spans = _name_spans(text, organisations)
+    if not spans:
         return text
-    parts = []
-    for begin, end in sorted(kept):
-        if begin >= start:
-            parts.append(text[start:begin])
-            start = end
-    parts.append(text[start:])
-    return re.sub(r"\s{2,}", " ", " ".join(parts)).strip()
+    cut = _replace_spans(text, spans, dict.fromkeys((c for _, _, c in spans), " "))
+    return re.sub(r"\s{2,}", " ", cut).strip()
 
 
-def company_for_product(text: str, organisations: Container[str]) -> str:
+def company_for_product(text: str, organisations: Collection[str]) -> str:
     """``text`` with each product name of ``organisations`` replaced by its company's name,
     unless the text names the company already: "can the whole team share a chatgpt login?"
     becomes "… share a OpenAI login?" for the pooled vector. The documents call the company
     by its name, and an embedding model trained before a product existed reads its name as
     the words it is made of ("chat")."""
-    names = _names()
-
-    def named(company: str, where: str) -> bool:
-        return re.search(rf"(?<!\w){re.escape(company)}(?!\w)", where, re.IGNORECASE) is not None
-
-    spans = []
-    for pattern in (names.any_case, names.exact_case):
-        for match in pattern.finditer(text):
-            company = names.organisation[_Names.key(match.group(0))]
-            if company in organisations and not named(company, text):
-                spans.append((match.start(), match.end(), company))
-    if not spans:
-        return text
-    parts, start = [], 0
-    for begin, end, company in sorted(spans):
-        if begin >= start:  # the two alternations may overlap
-            parts += [text[start:begin], company]
-            start = end
-    parts.append(text[start:])
-    return "".join(parts)
+    unnamed = {c for c in organisations
+               if not re.search(rf"(?<!\w){re.escape(c)}(?!\w)", text, re.IGNORECASE)}
+    spans = _name_spans(text, unnamed) if unnamed else []
+    return _replace_spans(text, spans, {c: c for c in unnamed}) if spans else text
 
 
 class Subjects:

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from faqbot.chunking import chunk_all
+from faqbot.models import Document
 from faqbot.sources import load_knowledge
 from faqbot.sources.structure import clean_body, inline_text
 
@@ -72,12 +73,16 @@ We keep data for 30 days.
 """
 
 
-def _load(tmp_path: Path, text: str) -> tuple[list[tuple[str, ...]], str]:
+def _document(tmp_path: Path, text: str) -> Document:
     (tmp_path / "k").mkdir()
     (tmp_path / "k" / "doc.md").write_text(text, encoding="utf-8")
     kb = load_knowledge(tmp_path / "k")
     assert kb.errors == []
-    doc = kb.documents[0]
+    return kb.documents[0]
+
+
+def _load(tmp_path: Path, text: str) -> tuple[list[tuple[str, ...]], str]:
+    doc = _document(tmp_path, text)
     return [s.path for s in doc.sections], doc.text
 
 
@@ -125,13 +130,12 @@ Another paragraph of the registration section, with **bold words** inside.
 
 
 def test_a_paragraph_led_by_a_bold_label_is_a_section_that_keeps_its_label(tmp_path: Path) -> None:
-    paths, _ = _load(tmp_path, RUN_IN)
-    assert paths == [
+    doc = _document(tmp_path, RUN_IN)
+    assert [s.path for s in doc.sections] == [
         ("Registration and access", "Minimum age"),
         ("Registration and access", "Registration"),
         ("Registration and access", "Personal Data You Provide"),
     ]
-    doc = load_knowledge(tmp_path / "k").documents[0]
     body = {s.path[-1]: doc.text[s.start:s.end].strip() for s in doc.sections}
     # the label stays in the text (a bold sentence read as a label would lose nothing), and the
     # paragraphs after it belong to it until the next label or heading

@@ -190,9 +190,10 @@ def markdown_sections(raw_body: str, body: str, first_line: int, headings: bool)
             in_fence = not in_fence
         heading = None
         if headings and not in_fence and line.strip():
-            alone = (index == 0 or not raw_lines[index - 1].strip()) and (
+            after_blank = index == 0 or not raw_lines[index - 1].strip()
+            alone = after_blank and (
                 index + 1 >= len(raw_lines) or not raw_lines[index + 1].strip())
-            heading = heading_of(raw, alone, index == 0 or not raw_lines[index - 1].strip())
+            heading = heading_of(raw, alone, after_blank)
         if heading is not None and heading.text:
             close(offset)
             level = heading.level
