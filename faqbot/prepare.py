@@ -3,7 +3,7 @@ index, the speller, the FAQ's sources, authority and subjects per passage."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -15,7 +15,7 @@ from faqbot.late import Idf
 from faqbot.memory import release_free_memory
 from faqbot.models import AUTHORITY, Passage
 from faqbot.passages import PassageTable
-from faqbot.scope import Subjects, initialisms, organisations_in
+from faqbot.scope import Subjects, initialisms, organisations_in, product_terms
 from faqbot.spelling import Speller
 
 
@@ -43,6 +43,8 @@ class Prepared:
     doc_of_row: np.ndarray  # per passage: its document's position in doc_orgs
     doc_orgs: list[frozenset[str]]  # per document: the companies its title or address names
     initialisms: frozenset[str]  # acronyms the passages spell out ("CSAM"), scope.initialisms
+    #: product names only one company's documents use ("inmail" -> LinkedIn), scope.product_terms
+    product_terms: dict[str, str] = field(default_factory=dict)
 
 
 def prepare(snapshot: Snapshot, embedder: Embedder | None = None) -> Prepared:
@@ -74,6 +76,12 @@ def prepare(snapshot: Snapshot, embedder: Embedder | None = None) -> Prepared:
     spelled_out = initialisms(texts)
     speller = Speller(texts + [text for _, text in snapshot.faq_rows],
                       getattr(embedder, "vocabulary", ()))
+    doc_orgs = [frozenset(organisations_in(label)) for label in labels]
+    vocabulary = frozenset(w.casefold() for w in getattr(embedder, "vocabulary", ())
+                           if w.isalpha())
+    products = product_terms(((text, doc_orgs[doc]) for text, doc in zip(texts, doc_of_row,
+                                                                         strict=True)),
+                             vocabulary)
     del texts
     faq_sources: dict[str, list[int]] = {}
     for entry in snapshot.faq:
@@ -103,10 +111,10 @@ def prepare(snapshot: Snapshot, embedder: Embedder | None = None) -> Prepared:
         token_idf=snapshot.tokens.idf() if snapshot.tokens is not None else None,
         subjects=subjects,
         doc_of_row=np.array(doc_of_row, dtype=np.int64),
-        doc_orgs=[frozenset(organisations_in(label)) for label in labels],
+        doc_orgs=doc_orgs,
         initialisms=spelled_out,
-        vocabulary=frozenset(w.casefold() for w in getattr(embedder, "vocabulary", ())
-                             if w.isalpha()),
+        vocabulary=vocabulary,
+        product_terms=products,
     )
     snapshot.extras["prepared"] = prepared
     if isinstance(passages, PassageTable):

@@ -30,6 +30,7 @@ from faqbot.scope import (
     company_for_product,
     organisations_in,
     specific_terms,
+    terms_in,
     without_names,
 )
 
@@ -265,9 +266,10 @@ def word_query(snapshot: Snapshot, embedder: Embedder, question: str, query: str
 
 
 def _asked(prepared: Prepared, question: str) -> set[str]:
-    """The companies the question names (by themselves or a product) that the documents are
-    about."""
-    return organisations_in(question) & prepared.subjects.named
+    """The companies the question names (by themselves or a product, known or found in
+    their documents) that the documents are about."""
+    named = organisations_in(question) | terms_in(question, prepared.product_terms)
+    return named & prepared.subjects.named
 
 
 def _about(prepared: Prepared, asked: set[str]) -> np.ndarray:

@@ -276,6 +276,55 @@ def initialisms(texts: Iterable[str]) -> frozenset[str]:
     return frozenset(found)
 
 
+#: A name written with a capital inside it ("InMail", "TeamLink", "iCloud"): how products and
+#: features are spelled, and how ordinary words are not.
+_INNER_CAPITAL = re.compile(r"(?<![\w.@/])[A-Za-z]*[a-z][A-Z][A-Za-z]*(?![\w@/])")
+_WORD = re.compile(r"[A-Za-z]+")
+
+
+def product_terms(texts: Iterable[tuple[str, frozenset[str]]], known_words: Container[str] = (),
+                  min_passages: int = 2) -> dict[str, str]:
+    """The product and feature names the documents use for one company only: from
+    (passage text, the companies its document is about) pairs, each word with a capital
+    inside it ("InMail") that at least ``min_passages`` passages hold, all of them in
+    documents about the same single company, mapped (folded, without a plural "s") to that
+    company. A question
+    that says "InMails" is about LinkedIn although it does not say so. Words the model
+    knows in lower case ("WiFi") are everyday words, and names in ``organisations.yml`` are
+    found by :func:`organisations_in` already."""
+    seen: dict[str, set[str | None]] = {}
+    count: dict[str, int] = {}
+    for text, organisations in texts:
+        # "InMail" and "InMails" are one name
+        for term in {m.group(0).casefold().removesuffix("s")
+                     for m in _INNER_CAPITAL.finditer(text)}:
+            seen.setdefault(term, set()).update(organisations if len(organisations) == 1
+                                                else {None})
+            count[term] = count.get(term, 0) + 1
+    terms = {}
+    for term, companies in seen.items():
+        if (len(companies) == 1 and None not in companies and count[term] >= min_passages
+                and term not in known_words and not organisations_in(term)):
+            (company,) = companies
+            assert company is not None
+            terms[term] = company
+    return terms
+
+
+def terms_in(question: str, terms: dict[str, str]) -> set[str]:
+    """The companies whose product names (:func:`product_terms`) ``question`` uses, in any
+    case and in the plural."""
+    if not terms:
+        return set()
+    found = set()
+    for match in _WORD.finditer(question):
+        word = match.group(0).casefold()
+        company = terms.get(word.removesuffix("s")) or terms.get(word)
+        if company is not None:
+            found.add(company)
+    return found
+
+
 _QUANTITY_QUESTION = re.compile(r"\bhow\s+(?:many|much|fast|soon|quickly|often)\b", re.I)
 _QUANTITY = re.compile(
     r"\d|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|fifteen|twenty|"

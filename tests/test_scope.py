@@ -18,9 +18,11 @@ from faqbot.scope import (
     initialisms,
     organisations_in,
     out_of_scope_examples,
+    product_terms,
     specific_terms,
     states_quantity,
     strip_instructions,
+    terms_in,
     without_names,
 )
 from faqbot.search import Engine
@@ -115,6 +117,24 @@ def test_specific_terms_are_acronyms_and_numbers_not_shouting_or_personal_data()
         "SOC", "AES", "256", "2013", "FedRAMP"]
     assert specific_terms("DROP TABLE docs", {"drop", "table"}) == []
     assert specific_terms("my card 4111 1111 1111 1111, call +44 20 7946 0958") == []
+
+
+def test_product_names_that_one_companys_documents_use_point_to_that_company() -> None:
+    linkedin, zoom = frozenset({"LinkedIn"}), frozenset({"Zoom"})
+    texts = [("Messages you send by InMail stay with the recipient.", linkedin),
+             ("Recipients of InMails may reply; TeamLink shows shared connections.", linkedin),
+             ("Use TeamLink to find a path to a hiring manager.", zoom),  # two companies' docs
+             ("Join over WiFi or use the WiFi settings.", zoom),  # an everyday word
+             ("Zoom pairs with WebEx data; a WebEx meeting can be imported.", frozenset()),
+             ("Our policy mentions LinkedIn twice: LinkedIn.", zoom),  # a known company name
+             ("Screens shared in SmartView once.", zoom)]  # one passage is not enough
+    terms = product_terms(texts, known_words={"wifi"})
+    assert terms == {"inmail": "LinkedIn"}
+    assert terms_in("if i close my account do my old inmails disappear too?", terms) == {
+        "LinkedIn"}
+    assert terms_in("is my INMAIL history kept", terms) == {"LinkedIn"}
+    assert terms_in("is my email history kept", terms) == set()
+    assert terms_in("anything", {}) == set()
 
 
 def test_shipped_examples_come_first_and_the_folder_adds_its_own_once() -> None:

@@ -19,6 +19,7 @@ from faqbot.search import (
     cover_parts,
     has_words,
     normalise_query,
+    prepare,
     question_parts,
     rank,
     word_query,
@@ -224,10 +225,11 @@ def test_engine_answers_with_the_question_tokens_and_each_parts(
     assert asked == [6, 3, 3]  # the whole question, then each part, each with its own tokens
 
 
-def _company_snapshot(tmp_path: Path) -> Snapshot:
-    """Two passages of a document about Adobe: one repeats the name, one answers."""
-    texts = {"names": "Adobe publishes Adobe news about Adobe events.",
-             "answers": "You keep ownership of what you make with the services."}
+def _company_snapshot(tmp_path: Path, texts: dict[str, str] | None = None) -> Snapshot:
+    """Passages of a document about Adobe (by default two: one repeats the name, one
+    answers)."""
+    texts = texts or {"names": "Adobe publishes Adobe news about Adobe events.",
+                      "answers": "You keep ownership of what you make with the services."}
     passages = [Passage(id=key, doc="adobe-terms.md", title="Adobe General Terms", section=key,
                         url=None, date=None, kind="policy", text=text, start=0, end=len(text))
                 for key, text in texts.items()]
@@ -268,6 +270,20 @@ def test_naming_the_documents_subject_raises_the_confidence(tmp_path: Path) -> N
     flat = RankingConfig(calibration=(bias, w_in, w_out, 0.0))
     assert confidence(named, RankingConfig()) > confidence(named, flat)
     assert confidence(other, RankingConfig()) == confidence(other, flat)
+
+
+def test_a_product_name_only_the_companys_documents_use_names_the_company(
+        tmp_path: Path) -> None:
+    texts = {"names": "Adobe publishes Adobe news about Adobe events.",
+             "answers": "You keep ownership of what you make with the services.",
+             "product": "Files you keep in CloudDocs stay private.",
+             "again": "CloudDocs folders can be shared with a link."}
+    snapshot = _company_snapshot(tmp_path, texts)
+    embedder = FakeTokenEmbedder()
+    assert prepare(snapshot, embedder).product_terms == {"clouddoc": "Adobe"}
+    # the question does not say "Adobe", but names its product: it is about Adobe
+    assert rank(snapshot, embedder, "are my clouddocs private?", RankingConfig()).names_subject
+    assert not rank(snapshot, embedder, "are my files private?", RankingConfig()).names_subject
 
 
 def test_the_word_query_joins_the_questions_forward_pass(
