@@ -79,9 +79,9 @@ def prepare(snapshot: Snapshot, embedder: Embedder | None = None) -> Prepared:
     doc_orgs = [frozenset(organisations_in(label)) for label in labels]
     vocabulary = frozenset(w.casefold() for w in getattr(embedder, "vocabulary", ())
                            if w.isalpha())
-    products = product_terms(((text, doc_orgs[doc]) for text, doc in zip(texts, doc_of_row,
-                                                                         strict=True)),
-                             vocabulary)
+    # product names come from what the companies publish: news names its publishers too
+    products = product_terms(((text, doc_orgs[doc]) for text, doc, rank in zip(
+        texts, doc_of_row, authority, strict=True) if rank < AUTHORITY["news"]), vocabulary)
     del texts
     faq_sources: dict[str, list[int]] = {}
     for entry in snapshot.faq:

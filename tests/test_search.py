@@ -225,13 +225,16 @@ def test_engine_answers_with_the_question_tokens_and_each_parts(
     assert asked == [6, 3, 3]  # the whole question, then each part, each with its own tokens
 
 
-def _company_snapshot(tmp_path: Path, texts: dict[str, str] | None = None) -> Snapshot:
+def _company_snapshot(tmp_path: Path, texts: dict[str, str] | None = None,
+                      news: tuple[str, ...] = ()) -> Snapshot:
     """Passages of a document about Adobe (by default two: one repeats the name, one
-    answers)."""
+    answers); those keyed in ``news`` are of a news article about Adobe."""
     texts = texts or {"names": "Adobe publishes Adobe news about Adobe events.",
                       "answers": "You keep ownership of what you make with the services."}
-    passages = [Passage(id=key, doc="adobe-terms.md", title="Adobe General Terms", section=key,
-                        url=None, date=None, kind="policy", text=text, start=0, end=len(text))
+    passages = [Passage(id=key, doc="adobe-news.md" if key in news else "adobe-terms.md",
+                        title="Adobe General Terms", section=key, url=None, date=None,
+                        kind="news" if key in news else "policy", text=text, start=0,
+                        end=len(text))
                 for key, text in texts.items()]
     embedder = FakeTokenEmbedder()
     vectors, tokens = embedder.embed_with_tokens([embedding_text(p) for p in passages])
@@ -277,8 +280,11 @@ def test_a_product_name_only_the_companys_documents_use_names_the_company(
     texts = {"names": "Adobe publishes Adobe news about Adobe events.",
              "answers": "You keep ownership of what you make with the services.",
              "product": "Files you keep in CloudDocs stay private.",
-             "again": "CloudDocs folders can be shared with a link."}
-    snapshot = _company_snapshot(tmp_path, texts)
+             "again": "CloudDocs folders can be shared with a link.",
+             "report": "TechWire reported on Adobe's terms.",
+             "follow-up": "TechWire asked Adobe again."}
+    # a news article names its publisher, not a product
+    snapshot = _company_snapshot(tmp_path, texts, news=("report", "follow-up"))
     embedder = FakeTokenEmbedder()
     assert prepare(snapshot, embedder).product_terms == {"clouddoc": "Adobe"}
     # the question does not say "Adobe", but names its product: it is about Adobe
