@@ -107,7 +107,7 @@ def time_engine(engine: Engine, questions: Sequence[str]) -> dict[str, Any]:
             answers.append(_answer(engine, question))
             floors.append(_floor(engine.embedder, index, question, k))
     answer, floor = summary_ms(answers), summary_ms(floors)
-    # a question with several parts embeds each part too (one batch) and ranks each part
+    # a question with several parts ranks each part too (faqbot.search.Engine._rank_parts)
     several = [len(question_parts(q)) > 1 for q in questions]
     single = [i for i, many in enumerate(several) if not many]
     multi = [i for i, many in enumerate(several) if many]

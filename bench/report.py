@@ -141,8 +141,9 @@ def _latency(lat: dict[str, Any]) -> list[str]:
     if parts:
         n = parts[0][1]["multi_part"]["questions"]
         lines += ["", f"{n} of the {lat['questions']} questions have several parts: each part is "
-                  "embedded too (one batch with the question) and ranked, so they are the slow "
-                  "tail. Split at faqbot's index (answer p50 / p95 vs floor p95):", ""]
+                  "ranked too (with the question's vector and the question's tokens of its "
+                  "words, no model call of its own), so they take longer. Split at faqbot's "
+                  "index (answer p50 / p95 vs floor p95):", ""]
         lines += _table(["passages", "single-part answer", "single-part ratio p95",
                          "multi-part answer", "multi-part ratio p95"],
                         [[size, f"{v['single_part']['answer']['median']:.1f} / "

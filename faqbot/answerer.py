@@ -409,6 +409,15 @@ def _embed_with_tokens(texts: list[str]) -> Any:
     return embedder.embed_with_tokens(texts)
 
 
+def _content_ids(texts: list[str]) -> Any:
+    from faqbot.embedding import TokenEmbedder
+
+    embedder = _require_worker().embedder
+    if not isinstance(embedder, TokenEmbedder):
+        raise AnswerWorkerError("the worker's model gives no token vectors")
+    return embedder.content_ids(texts)
+
+
 def _answer(question: str, top_k: int) -> Answer:
     try:
         return _require_worker().current_engine().answer(question, top_k=top_k)

@@ -38,6 +38,11 @@ class TokenEmbedder(Embedder, Protocol):
         vectors and tokenizer ids), from the same forward pass."""
         ...
 
+    def content_ids(self, texts: list[str]) -> list[np.ndarray]:
+        """Per text, the tokenizer ids of the content tokens ``embed_with_tokens`` would
+        give it, from the tokenizer alone (no forward pass)."""
+        ...
+
 
 def offline_environment() -> None:
     """Keep Hugging Face libraries off the network unless the operator explicitly allows it."""
@@ -131,6 +136,22 @@ class SentenceTransformerEmbedder:
             vectors = unit_rows(out["token_embeddings"].float().numpy()[real][keep])
             tokens.append(TextTokens(vectors, ids[keep].astype(np.int32)))
         return np.ascontiguousarray(pooled), tokens
+
+    def content_ids(self, texts: list[str]) -> list[np.ndarray]:
+        """The content-token ids of each text, tokenized as ``encode`` does, without the
+        model (under the same lock: a fast tokenizer must not be used from two threads)."""
+        if not texts:
+            return []
+        content = self._content_ids()
+        with self._lock:
+            encoded = self._model.tokenizer(texts, truncation=True,
+                                            max_length=self._model.max_seq_length)["input_ids"]
+        out = []
+        for row in encoded:
+            ids = np.asarray(row, dtype=np.int64)
+            ids = ids[ids < len(content)]
+            out.append(ids[content[ids]].astype(np.int32))
+        return out
 
     def _content_ids(self) -> np.ndarray:
         """Per tokenizer id: is it a content word piece (``faqbot.late.content_mask``)."""

@@ -79,6 +79,13 @@ class TextTokens:
     ids: np.ndarray  # (tokens,) int32
 
 
+def tokens_among(tokens: TextTokens, ids: np.ndarray) -> TextTokens:
+    """The tokens of ``tokens`` whose tokenizer id is one of ``ids``: a part of a question
+    read with the vectors the whole question gave its words."""
+    keep = np.isin(tokens.ids, ids)
+    return TextTokens(tokens.vectors[keep], tokens.ids[keep])
+
+
 class TokenStore:
     """Every passage's content-token vectors: passage ``i`` owns rows ``offsets[i]:offsets[i+1]``.
 

@@ -10,11 +10,13 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass, field
 
+import numpy as np
+
 from faqbot.chunking import sentence_spans
-from faqbot.embedding import Embedder
+from faqbot.embedding import Embedder, TokenEmbedder
 from faqbot.index import Snapshot
 from faqbot.keyword import KeywordIndex
-from faqbot.late import TextTokens
+from faqbot.late import TextTokens, tokens_among
 from faqbot.models import Answer
 from faqbot.normalise import fold
 from faqbot.prepare import prepare
@@ -127,22 +129,22 @@ class Engine:
         return answer
 
     def _ranked_answer(self, snapshot: Snapshot, question: str, top_k: int) -> Answer:
+        with_tokens = embedder_with_tokens(snapshot, self.embedder, self.config)
         parts = question_parts(question)
-        asked = [question, *parts] if len(parts) > 1 else [question]
-        # the whole question and its parts are embedded in one model call (one forward pass)
+        parts = parts if len(parts) > 1 else []
+        # with token vectors a part reads the whole question's (_rank_parts); without them
+        # it needs a vector of its own, from the same model call as the question's
+        asked = [question] if with_tokens is not None else [question, *parts]
         queries = [query_text(snapshot, text, self.config, self.embedder) for text in asked]
-        tokens: list[TextTokens | None] = [None] * len(queries)
         # BM25 and late interaction read each query without the subjects' names
         # (ranking.word_query); those that differ join the same forward pass
         words = [word_query(snapshot, self.embedder, text, query)
                  for text, query in zip(asked, queries, strict=True)]
-        with_tokens = embedder_with_tokens(snapshot, self.embedder, self.config)
         extra = [w for w, q in zip(words, queries, strict=True) if w != q]
+        tokens: TextTokens | None = None
         if with_tokens is not None:
             every, found = with_tokens.embed_with_tokens(queries + extra)
-            more = iter(found[len(queries):])
-            tokens = [next(more) if w != q else t
-                      for w, q, t in zip(words, queries, found[:len(queries)], strict=True)]
+            tokens = found[-1]  # the words' tokens: the question's, or its name-free words'
         else:
             every = self.embedder.embed(queries + extra)
         vectors = every[:len(queries)]
@@ -150,16 +152,37 @@ class Engine:
         word_vectors = [next(rest) if w != q else v
                         for w, q, v in zip(words, queries, vectors, strict=True)]
         ranked = rank(snapshot, self.embedder, question, self.config, query_vector=vectors[0],
-                      query=queries[0], query_tokens=tokens[0], words=words[0],
+                      query=queries[0], query_tokens=tokens, words=words[0],
                       words_vector=word_vectors[0])
-        if len(asked) > 1:  # each part's best passage is kept near the top
-            ranked = cover_parts(ranked, [
-                rank(snapshot, self.embedder, part, self.config, query_vector=vector, query=query,
-                     query_tokens=part_tokens, words=part_words, words_vector=part_vector)
-                for part, vector, query, part_tokens, part_words, part_vector in zip(
-                    parts, vectors[1:], queries[1:], tokens[1:], words[1:], word_vectors[1:],
-                    strict=True)])
+        if parts:  # each part's best passage is kept near the top
+            if with_tokens is not None and tokens is not None:
+                found_parts = self._rank_parts(snapshot, parts, vectors[0], word_vectors[0],
+                                               tokens, with_tokens)
+            else:
+                found_parts = [
+                    rank(snapshot, self.embedder, part, self.config, query_vector=vector,
+                         query=query, words=part_words, words_vector=part_vector)
+                    for part, vector, query, part_words, part_vector in zip(
+                        parts, vectors[1:], queries[1:], words[1:], word_vectors[1:],
+                        strict=True)]
+            ranked = cover_parts(ranked, found_parts)
         return shape_answer(snapshot, ranked, self.config, top_k)
+
+    def _rank_parts(self, snapshot: Snapshot, parts: list[str], vector: np.ndarray,
+                    words_vector: np.ndarray, tokens: TextTokens,
+                    with_tokens: TokenEmbedder) -> list[Ranked]:
+        """Each part of a question ranked without a forward pass of its own: the whole
+        question's vector, the part's own words for BM25, and for late interaction the
+        tokens of the whole question that are the part's words (read in the context of the
+        whole question). The model's time is the question's alone, however many parts."""
+        queries = [query_text(snapshot, part, self.config, self.embedder) for part in parts]
+        words = [word_query(snapshot, self.embedder, part, query)
+                 for part, query in zip(parts, queries, strict=True)]
+        return [rank(snapshot, self.embedder, part, self.config, query_vector=vector,
+                     query=query, query_tokens=tokens_among(tokens, ids), words=part_words,
+                     words_vector=words_vector)
+                for part, query, part_words, ids in zip(
+                    parts, queries, words, with_tokens.content_ids(words), strict=True)]
 
     def swap(self, snapshot: Snapshot) -> Snapshot:
         """Put a new snapshot in service (prepared first when ``eager``); return the old."""

@@ -51,12 +51,17 @@ class FakeTokenEmbedder(FakeEmbedder):
         pooled = self.embed(texts)
         tokens = []
         for text in texts:
-            words = [w for w in re.findall(r"\w+", text.casefold()) if w not in FUNCTION_WORDS]
-            vectors = np.zeros((len(words), self.dim), dtype=np.float32)
-            ids = np.zeros(len(words), dtype=np.int32)
-            for i, word in enumerate(words):
-                h = int.from_bytes(hashlib.blake2b(word.encode(), digest_size=8).digest(), "big")
-                vectors[i, h % self.dim] = 1.0
-                ids[i] = h % 30_000
-            tokens.append(TextTokens(vectors, ids))
+            hashes = self._hashes(text)
+            vectors = np.zeros((len(hashes), self.dim), dtype=np.float32)
+            vectors[np.arange(len(hashes)), hashes % self.dim] = 1.0
+            tokens.append(TextTokens(vectors, (hashes % 30_000).astype(np.int32)))
         return pooled, tokens
+
+    def content_ids(self, texts: list[str]) -> list[np.ndarray]:
+        return [(self._hashes(text) % 30_000).astype(np.int32) for text in texts]
+
+    @staticmethod
+    def _hashes(text: str) -> np.ndarray:
+        words = [w for w in re.findall(r"\w+", text.casefold()) if w not in FUNCTION_WORDS]
+        return np.array([int.from_bytes(hashlib.blake2b(w.encode(), digest_size=8).digest(),
+                                        "big") for w in words], dtype=np.uint64)

@@ -104,8 +104,22 @@ def test_model_loads_and_answers_with_networking_disabled(tmp_path: Path) -> Non
     assert '"answered": true' in result.stdout
 
 
-def test_batched_question_and_parts_embed_like_one_at_a_time(bundled: Engine) -> None:
-    """Engine.answer embeds a question and its parts in one call: padding changes nothing."""
+def test_content_ids_are_the_tokens_a_forward_pass_keeps(bundled: Engine) -> None:
+    """A question's parts pick their tokens out of the whole question's by these ids."""
+    from faqbot.embedding import TokenEmbedder
+
+    embedder = bundled.embedder
+    assert isinstance(embedder, TokenEmbedder)
+    texts = ["does slack train AI on my DMs?", "who can opt out and what email do they use",
+             "opt-out@slack.com, Slack's Privacy Principles (2024)"]
+    _, tokens = embedder.embed_with_tokens(texts)
+    for ids, found in zip(embedder.content_ids(texts), tokens, strict=True):
+        assert ids.tolist() == found.ids.tolist() and len(ids)
+
+
+def test_batched_texts_embed_like_one_at_a_time(bundled: Engine) -> None:
+    """Texts embedded in one call (a question beside its words, an index build's batch):
+    padding changes nothing."""
     from faqbot.search import query_text, question_parts
 
     question = "who can opt out of model training and what email address do they write to"

@@ -304,6 +304,25 @@ def test_the_word_query_joins_the_questions_forward_pass(
     assert calls == [["does adobe own what i make", "does own what i make"]]
 
 
+def test_a_question_in_parts_takes_one_forward_pass_for_all_of_them(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    embedder = FakeTokenEmbedder()
+    engine = Engine(embedder=embedder, snapshot=_company_snapshot(tmp_path))
+    calls: list[list[str]] = []
+    tokenized: list[list[str]] = []
+    real_embed, real_ids = embedder.embed_with_tokens, embedder.content_ids
+    monkeypatch.setattr(embedder, "embed_with_tokens",
+                        lambda texts: calls.append(list(texts)) or real_embed(texts))
+    monkeypatch.setattr(embedder, "content_ids",
+                        lambda texts: tokenized.append(list(texts)) or real_ids(texts))
+    engine.answer("does adobe own what i make and who can see my files")
+    # the model reads the whole question (and its words without "adobe") once; the parts
+    # are only tokenized, to pick their words' tokens out of the whole question's
+    assert calls == [["does adobe own what i make and who can see my files",
+                      "does own what i make and who can see my files"]]
+    assert tokenized == [["does own what i make", "who can see my files"]]
+
+
 def test_the_out_of_scope_examples_meet_the_question_without_the_subjects_names(
         tmp_path: Path) -> None:
     knowledge = tmp_path / "knowledge"
