@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from faqbot.embedding import Embedder, TokenEmbedder
+from faqbot.embedding import ContentTokenizer, Embedder, TokenEmbedder
 from faqbot.late import TextTokens
 
 #: Save what was embedded every this many new vectors, so an interrupted fill keeps its work.
@@ -160,6 +160,11 @@ class TokenCachingEmbedder(CachingEmbedder):
         for text, vector in zip(texts, vectors, strict=True):
             self.cache.put(text_key(text), vector)
         return vectors, tokens
+
+    def content_ids(self, texts: list[str]) -> list[np.ndarray]:
+        if not isinstance(self.token_inner, ContentTokenizer):
+            raise TypeError(f"{type(self.token_inner).__name__} has no content_ids")
+        return self.token_inner.content_ids(texts)
 
 
 def caching_embedder(inner: Embedder, cache: VectorCache) -> CachingEmbedder:

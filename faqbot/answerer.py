@@ -410,11 +410,11 @@ def _embed_with_tokens(texts: list[str]) -> Any:
 
 
 def _content_ids(texts: list[str]) -> Any:
-    from faqbot.embedding import TokenEmbedder
+    from faqbot.embedding import ContentTokenizer
 
     embedder = _require_worker().embedder
-    if not isinstance(embedder, TokenEmbedder):
-        raise AnswerWorkerError("the worker's model gives no token vectors")
+    if not isinstance(embedder, ContentTokenizer):
+        raise AnswerWorkerError("the worker's model tells no content tokens")
     return embedder.content_ids(texts)
 
 

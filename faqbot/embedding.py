@@ -38,9 +38,15 @@ class TokenEmbedder(Embedder, Protocol):
         vectors and tokenizer ids), from the same forward pass."""
         ...
 
+
+@runtime_checkable
+class ContentTokenizer(Protocol):
+    """A token embedder that can also tell which content tokens a text has without running
+    the model: a question's parts pick theirs out of the whole question's tokens."""
+
     def content_ids(self, texts: list[str]) -> list[np.ndarray]:
         """Per text, the tokenizer ids of the content tokens ``embed_with_tokens`` would
-        give it, from the tokenizer alone (no forward pass)."""
+        give it, in order, from the tokenizer alone (no forward pass)."""
         ...
 
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from faqbot.chunking import sentence_spans
-from faqbot.embedding import Embedder, TokenEmbedder
+from faqbot.embedding import ContentTokenizer, Embedder
 from faqbot.index import Snapshot
 from faqbot.keyword import KeywordIndex
 from faqbot.late import TextTokens, tokens_among
@@ -134,7 +134,8 @@ class Engine:
         parts = parts if len(parts) > 1 else []
         # with token vectors a part reads the whole question's (_rank_parts); without them
         # it needs a vector of its own, from the same model call as the question's
-        asked = [question] if with_tokens is not None else [question, *parts]
+        shared = isinstance(with_tokens, ContentTokenizer)
+        asked = [question] if shared else [question, *parts]
         queries = [query_text(snapshot, text, self.config, self.embedder) for text in asked]
         # BM25 and late interaction read each query without the subjects' names
         # (ranking.word_query); those that differ join the same forward pass
@@ -155,7 +156,7 @@ class Engine:
                       query=queries[0], query_tokens=tokens, words=words[0],
                       words_vector=word_vectors[0])
         if parts:  # each part's best passage is kept near the top
-            if with_tokens is not None and tokens is not None:
+            if tokens is not None and isinstance(with_tokens, ContentTokenizer):
                 found_parts = self._rank_parts(snapshot, parts, vectors[0], word_vectors[0],
                                                tokens, with_tokens)
             else:
@@ -170,7 +171,7 @@ class Engine:
 
     def _rank_parts(self, snapshot: Snapshot, parts: list[str], vector: np.ndarray,
                     words_vector: np.ndarray, tokens: TextTokens,
-                    with_tokens: TokenEmbedder) -> list[Ranked]:
+                    tokenizer: ContentTokenizer) -> list[Ranked]:
         """Each part of a question ranked without a forward pass of its own: the whole
         question's vector, the part's own words for BM25, and for late interaction the
         tokens of the whole question that are the part's words (read in the context of the
@@ -182,7 +183,7 @@ class Engine:
                      query=query, query_tokens=tokens_among(tokens, ids), words=part_words,
                      words_vector=words_vector)
                 for part, query, part_words, ids in zip(
-                    parts, queries, words, with_tokens.content_ids(words), strict=True)]
+                    parts, queries, words, tokenizer.content_ids(words), strict=True)]
 
     def swap(self, snapshot: Snapshot) -> Snapshot:
         """Put a new snapshot in service (prepared first when ``eager``); return the old."""

@@ -106,10 +106,10 @@ def test_model_loads_and_answers_with_networking_disabled(tmp_path: Path) -> Non
 
 def test_content_ids_are_the_tokens_a_forward_pass_keeps(bundled: Engine) -> None:
     """A question's parts pick their tokens out of the whole question's by these ids."""
-    from faqbot.embedding import TokenEmbedder
+    from faqbot.embedding import ContentTokenizer, TokenEmbedder
 
     embedder = bundled.embedder
-    assert isinstance(embedder, TokenEmbedder)
+    assert isinstance(embedder, TokenEmbedder) and isinstance(embedder, ContentTokenizer)
     texts = ["does slack train AI on my DMs?", "who can opt out and what email do they use",
              "opt-out@slack.com, Slack's Privacy Principles (2024)"]
     _, tokens = embedder.embed_with_tokens(texts)

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from faqbot.chunking import embedding_text
+from faqbot.embedding import ContentTokenizer
 from faqbot.index import Snapshot, make_faiss_index
 from faqbot.late import TokenStore, write_tokens
 from faqbot.models import FaqEntry, Passage, SourceRef
@@ -321,6 +322,26 @@ def test_a_question_in_parts_takes_one_forward_pass_for_all_of_them(
     assert calls == [["does adobe own what i make and who can see my files",
                       "does own what i make and who can see my files"]]
     assert tokenized == [["does own what i make", "who can see my files"]]
+
+
+def test_a_token_model_that_cannot_tokenize_alone_embeds_the_parts(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    class NoContentIds(FakeTokenEmbedder):
+        content_ids = None  # type: ignore[assignment]
+
+    embedder = NoContentIds()
+    assert not isinstance(embedder, ContentTokenizer)
+    engine = Engine(embedder=embedder, snapshot=_company_snapshot(tmp_path))
+    calls: list[list[str]] = []
+    real = embedder.embed_with_tokens
+    monkeypatch.setattr(embedder, "embed_with_tokens",
+                        lambda texts: calls.append(list(texts)) or real(texts))
+    answer = engine.answer("does adobe own what i make and who can see my files")
+    # the question and its parts, and those naming Adobe without the name, in one pass
+    assert calls == [["does adobe own what i make and who can see my files",
+                      "does adobe own what i make", "who can see my files",
+                      "does own what i make and who can see my files", "does own what i make"]]
+    assert answer.hits
 
 
 def test_the_out_of_scope_examples_meet_the_question_without_the_subjects_names(
