@@ -161,14 +161,19 @@ class TokenCachingEmbedder(CachingEmbedder):
             self.cache.put(text_key(text), vector)
         return vectors, tokens
 
+
+class ContentTokenCachingEmbedder(TokenCachingEmbedder):
+    """A TokenCachingEmbedder whose model also tokenizes alone (a question's parts)."""
+
     def content_ids(self, texts: list[str]) -> list[np.ndarray]:
-        if not isinstance(self.token_inner, ContentTokenizer):
-            raise TypeError(f"{type(self.token_inner).__name__} has no content_ids")
+        assert isinstance(self.token_inner, ContentTokenizer)
         return self.token_inner.content_ids(texts)
 
 
 def caching_embedder(inner: Embedder, cache: VectorCache) -> CachingEmbedder:
     """The caching wrapper that gives what ``inner`` gives: tokens too when it has them."""
     if isinstance(inner, TokenEmbedder):
+        if isinstance(inner, ContentTokenizer):
+            return ContentTokenCachingEmbedder(inner, cache)
         return TokenCachingEmbedder(inner, cache)
     return CachingEmbedder(inner, cache)

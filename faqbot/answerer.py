@@ -409,15 +409,6 @@ def _embed_with_tokens(texts: list[str]) -> Any:
     return embedder.embed_with_tokens(texts)
 
 
-def _content_ids(texts: list[str]) -> Any:
-    from faqbot.embedding import ContentTokenizer
-
-    embedder = _require_worker().embedder
-    if not isinstance(embedder, ContentTokenizer):
-        raise AnswerWorkerError("the worker's model tells no content tokens")
-    return embedder.content_ids(texts)
-
-
 def _answer(question: str, top_k: int) -> Answer:
     try:
         return _require_worker().current_engine().answer(question, top_k=top_k)

@@ -149,12 +149,14 @@ class SentenceTransformerEmbedder:
         if not texts:
             return []
         content = self._content_ids()
+        # the library's own preprocessing (stripping, lower-casing, truncation), as in encode
+        preprocess = getattr(self._model, "preprocess", None) or self._model.tokenize
         with self._lock:
-            encoded = self._model.tokenizer(texts, truncation=True,
-                                            max_length=self._model.max_seq_length)["input_ids"]
+            features = preprocess(texts)
         out = []
-        for row in encoded:
-            ids = np.asarray(row, dtype=np.int64)
+        for ids, mask in zip(features["input_ids"].numpy(),
+                             features["attention_mask"].numpy().astype(bool), strict=True):
+            ids = ids[mask].astype(np.int64)
             ids = ids[ids < len(content)]
             out.append(ids[content[ids]].astype(np.int32))
         return out

@@ -54,6 +54,7 @@ def prepare(snapshot: Snapshot, embedder: Embedder | None = None) -> Prepared:
         return cached
     passages = snapshot.passages
     texts: list[str] = []
+    bodies: list[str] = []  # the passages' own text, without the title and headings
     by_doc: dict[str, list[int]] = {}
     authority: list[int] = []
     superseded: list[bool] = []
@@ -63,6 +64,7 @@ def prepare(snapshot: Snapshot, embedder: Embedder | None = None) -> Prepared:
     doc_of_row: list[int] = []
     for i, p in enumerate(passages):  # one pass: a loaded table builds each Passage on access
         texts.append(embedding_text(p))
+        bodies.append(p.text)
         by_doc.setdefault(p.doc, []).append(i)
         authority.append(AUTHORITY.get(p.kind, 2))
         superseded.append(p.superseded_by is not None)
@@ -79,10 +81,11 @@ def prepare(snapshot: Snapshot, embedder: Embedder | None = None) -> Prepared:
     doc_orgs = [frozenset(organisations_in(label)) for label in labels]
     vocabulary = frozenset(w.casefold() for w in getattr(embedder, "vocabulary", ())
                            if w.isalpha())
-    # product names come from what the companies publish: news names its publishers too
-    products = product_terms(((text, doc_orgs[doc]) for text, doc, rank in zip(
-        texts, doc_of_row, authority, strict=True) if rank < AUTHORITY["news"]), vocabulary)
-    del texts
+    # product names come from what the companies publish (news names its publishers too),
+    # counted in the passages' own text: a heading is embedded with every passage under it
+    products = product_terms(((body, doc_orgs[doc]) for body, doc, rank in zip(
+        bodies, doc_of_row, authority, strict=True) if rank < AUTHORITY["news"]), vocabulary)
+    del texts, bodies
     faq_sources: dict[str, list[int]] = {}
     for entry in snapshot.faq:
         rows: list[int] = []

@@ -276,35 +276,42 @@ def initialisms(texts: Iterable[str]) -> frozenset[str]:
     return frozenset(found)
 
 
-#: A name written with a capital inside it ("InMail", "TeamLink", "iCloud"): how products and
-#: features are spelled, and how ordinary words are not.
-_INNER_CAPITAL = re.compile(r"(?<![\w.@/])[A-Za-z]*[a-z][A-Z][A-Za-z]*(?![\w@/])")
+#: A name written with a capital inside it, then a small letter ("InMail", "TeamLink",
+#: "iCloud"): how products and features are spelled, and how ordinary words are not. A
+#: capital at the end ("SaaS", "iOS") is an acronym's, and an address's parts
+#: ("DataProtection.Officer@…") are not names.
+_INNER_CAPITAL = re.compile(r"(?<![\w.@/])[A-Za-z]*[a-z][A-Z][a-z][A-Za-z]*(?![\w@/]|\.\w)")
 _WORD = re.compile(r"[A-Za-z]+")
+#: Words spelled with a capital inside that name no one's product.
+_GENERIC_NAMES = frozenset({"wifi", "javascript", "typescript", "ebook", "ecommerce",
+                            "email", "youtube"})
 
 
 def product_terms(texts: Iterable[tuple[str, frozenset[str]]], known_words: Container[str] = (),
                   min_passages: int = 2) -> dict[str, str]:
-    """The product and feature names the documents use for one company only: from
-    (passage text, the companies its document is about) pairs, each word with a capital
-    inside it ("InMail") that at least ``min_passages`` passages hold, all of them in
-    documents about the same single company, mapped (folded, without a plural "s") to that
-    company. A question
-    that says "InMails" is about LinkedIn although it does not say so. Words the model
-    knows in lower case ("WiFi") are everyday words, and names in ``organisations.yml`` are
-    found by :func:`organisations_in` already."""
+    """The product and feature names the documents use for one company only.
+
+    From (passage text, the companies its document is about) pairs: each word with a
+    capital inside it ("InMail") that at least ``min_passages`` passages hold, all of them
+    in documents about the same single company, mapped (folded, without a plural "s") to
+    that company. A question that says "InMails" is about LinkedIn although it does not
+    say so. Not: words the model knows in lower case ("iTunes") or a few everyday ones
+    ("WiFi"), and names in ``organisations.yml``, which :func:`organisations_in` finds.
+    """
     seen: dict[str, set[str | None]] = {}
     count: dict[str, int] = {}
     for text, organisations in texts:
-        # "InMail" and "InMails" are one name
-        for term in {m.group(0).casefold().removesuffix("s")
-                     for m in _INNER_CAPITAL.finditer(text)}:
+        found = {m.group(0).casefold() for m in _INNER_CAPITAL.finditer(text)}
+        for term in {t.removesuffix("s") for t in found}:  # "InMail" and "InMails" are one
             seen.setdefault(term, set()).update(organisations if len(organisations) == 1
                                                 else {None})
             count[term] = count.get(term, 0) + 1
     terms = {}
     for term, companies in seen.items():
+        forms = (term, f"{term}s")
         if (len(companies) == 1 and None not in companies and count[term] >= min_passages
-                and term not in known_words and not organisations_in(term)):
+                and not any(f in known_words or f in _GENERIC_NAMES or organisations_in(f)
+                            for f in forms)):
             (company,) = companies
             assert company is not None
             terms[term] = company

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from faqbot.chunking import sentence_spans
-from faqbot.embedding import ContentTokenizer, Embedder
+from faqbot.embedding import ContentTokenizer, Embedder, TokenEmbedder
 from faqbot.index import Snapshot
 from faqbot.keyword import KeywordIndex
 from faqbot.late import TextTokens, tokens_among
@@ -132,58 +132,74 @@ class Engine:
         with_tokens = embedder_with_tokens(snapshot, self.embedder, self.config)
         parts = question_parts(question)
         parts = parts if len(parts) > 1 else []
-        # with token vectors a part reads the whole question's (_rank_parts); without them
-        # it needs a vector of its own, from the same model call as the question's
-        shared = isinstance(with_tokens, ContentTokenizer)
-        asked = [question] if shared else [question, *parts]
-        queries = [query_text(snapshot, text, self.config, self.embedder) for text in asked]
+        query = query_text(snapshot, question, self.config, self.embedder)
+        words = word_query(snapshot, self.embedder, question, query)
+        shared = self._parts_in_tokens(snapshot, parts, words, with_tokens)
+        # a part reads the whole question's tokens when they hold its words (shared);
+        # otherwise it needs a vector of its own, from the same model call as the question's
+        asked = [question, *parts] if parts and shared is None else [question]
+        queries = [query, *(query_text(snapshot, text, self.config, self.embedder)
+                            for text in asked[1:])]
         # BM25 and late interaction read each query without the subjects' names
         # (ranking.word_query); those that differ join the same forward pass
-        words = [word_query(snapshot, self.embedder, text, query)
-                 for text, query in zip(asked, queries, strict=True)]
-        extra = [w for w, q in zip(words, queries, strict=True) if w != q]
-        tokens: TextTokens | None = None
+        every_words = [words, *(word_query(snapshot, self.embedder, text, q)
+                                for text, q in zip(asked[1:], queries[1:], strict=True))]
+        extra = [w for w, q in zip(every_words, queries, strict=True) if w != q]
+        tokens: list[TextTokens | None] = [None] * len(queries)
         if with_tokens is not None:
             every, found = with_tokens.embed_with_tokens(queries + extra)
-            tokens = found[-1]  # the words' tokens: the question's, or its name-free words'
+            more = iter(found[len(queries):])
+            tokens = [next(more) if w != q else t
+                      for w, q, t in zip(every_words, queries, found[:len(queries)], strict=True)]
         else:
             every = self.embedder.embed(queries + extra)
         vectors = every[:len(queries)]
         rest = iter(every[len(queries):])
         word_vectors = [next(rest) if w != q else v
-                        for w, q, v in zip(words, queries, vectors, strict=True)]
+                        for w, q, v in zip(every_words, queries, vectors, strict=True)]
         ranked = rank(snapshot, self.embedder, question, self.config, query_vector=vectors[0],
-                      query=queries[0], query_tokens=tokens, words=words[0],
+                      query=query, query_tokens=tokens[0], words=words,
                       words_vector=word_vectors[0])
         if parts:  # each part's best passage is kept near the top
-            if tokens is not None and isinstance(with_tokens, ContentTokenizer):
-                found_parts = self._rank_parts(snapshot, parts, vectors[0], word_vectors[0],
-                                               tokens, with_tokens)
+            if shared is not None and tokens[0] is not None:
+                found_parts = [
+                    rank(snapshot, self.embedder, part, self.config, query_vector=vectors[0],
+                         query=part_query, query_tokens=tokens_among(tokens[0], ids),
+                         words=part_words, words_vector=word_vectors[0])
+                    for part, (part_query, part_words, ids) in zip(parts, shared, strict=True)]
             else:
                 found_parts = [
                     rank(snapshot, self.embedder, part, self.config, query_vector=vector,
-                         query=query, words=part_words, words_vector=part_vector)
-                    for part, vector, query, part_words, part_vector in zip(
-                        parts, vectors[1:], queries[1:], words[1:], word_vectors[1:],
-                        strict=True)]
+                         query=part_query, query_tokens=part_tokens, words=part_words,
+                         words_vector=part_vector)
+                    for part, vector, part_query, part_tokens, part_words, part_vector in zip(
+                        parts, vectors[1:], queries[1:], tokens[1:], every_words[1:],
+                        word_vectors[1:], strict=True)]
             ranked = cover_parts(ranked, found_parts)
         return shape_answer(snapshot, ranked, self.config, top_k)
 
-    def _rank_parts(self, snapshot: Snapshot, parts: list[str], vector: np.ndarray,
-                    words_vector: np.ndarray, tokens: TextTokens,
-                    tokenizer: ContentTokenizer) -> list[Ranked]:
-        """Each part of a question ranked without a forward pass of its own: the whole
-        question's vector, the part's own words for BM25, and for late interaction the
-        tokens of the whole question that are the part's words (read in the context of the
-        whole question). The model's time is the question's alone, however many parts."""
+    def _parts_in_tokens(
+        self, snapshot: Snapshot, parts: list[str], words: str,
+        with_tokens: TokenEmbedder | None,
+    ) -> list[tuple[str, str, np.ndarray]] | None:
+        """Per part (query, words, content-token ids) when every part can be ranked from the
+        whole question's forward pass, else None.
+
+        A part then keeps the whole question's vector, reads its own words for BM25, and for
+        late interaction the whole question's token vectors of its own words, read in the
+        context of the whole question; the model's time is the question's alone, however
+        many parts it has. Not when the embedder can't tokenize without the model, nor when
+        the whole question is cut at the model's length before a part's words.
+        """
+        if not parts or not isinstance(with_tokens, ContentTokenizer):
+            return None
         queries = [query_text(snapshot, part, self.config, self.embedder) for part in parts]
-        words = [word_query(snapshot, self.embedder, part, query)
-                 for part, query in zip(parts, queries, strict=True)]
-        return [rank(snapshot, self.embedder, part, self.config, query_vector=vector,
-                     query=query, query_tokens=tokens_among(tokens, ids), words=part_words,
-                     words_vector=words_vector)
-                for part, query, part_words, ids in zip(
-                    parts, queries, words, tokenizer.content_ids(words), strict=True)]
+        part_words = [word_query(snapshot, self.embedder, part, query)
+                      for part, query in zip(parts, queries, strict=True)]
+        whole, *each = with_tokens.content_ids([words, *part_words])
+        if not all(np.isin(ids, whole).all() for ids in each):
+            return None
+        return list(zip(queries, part_words, each, strict=True))
 
     def swap(self, snapshot: Snapshot) -> Snapshot:
         """Put a new snapshot in service (prepared first when ``eager``); return the old."""

@@ -64,11 +64,6 @@ class WorkerTokenEmbedder(WorkerEmbedder):
         vectors, tokens = self._run(_embed_with_tokens, list(texts))
         return np.ascontiguousarray(vectors, dtype=np.float32), list(tokens)
 
-    def content_ids(self, texts: list[str]) -> list[np.ndarray]:
-        from faqbot.answerer import _content_ids
-
-        return list(self._run(_content_ids, list(texts))) if texts else []
-
 
 def worker_embedder(info: ModelInfo, run: Run) -> Embedder:
     """The embedder matching the worker's model (with tokens when it gives them)."""

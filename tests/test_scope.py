@@ -121,15 +121,23 @@ def test_specific_terms_are_acronyms_and_numbers_not_shouting_or_personal_data()
 
 def test_product_names_that_one_companys_documents_use_point_to_that_company() -> None:
     linkedin, zoom = frozenset({"LinkedIn"}), frozenset({"Zoom"})
-    texts = [("Messages you send by InMail stay with the recipient.", linkedin),
-             ("Recipients of InMails may reply; TeamLink shows shared connections.", linkedin),
-             ("Use TeamLink to find a path to a hiring manager.", zoom),  # two companies' docs
-             ("Join over WiFi or use the WiFi settings.", zoom),  # an everyday word
-             ("Zoom pairs with WebEx data; a WebEx meeting can be imported.", frozenset()),
-             ("Our policy mentions LinkedIn twice: LinkedIn.", zoom),  # a known company name
-             ("Screens shared in SmartView once.", zoom)]  # one passage is not enough
-    terms = product_terms(texts, known_words={"wifi"})
+    twice = [  # every case is in two passages, so only its own rule keeps it out
+        ("Messages you send by InMail stay with the recipient.", linkedin),
+        ("Recipients of InMails may reply.", linkedin),
+        ("TeamLink shows shared connections.", linkedin),
+        ("Use TeamLink to find a path to a hiring manager.", zoom),  # two companies' docs
+        ("Join over WiFi, or over HotSpot.", zoom),  # a listed everyday word
+        ("The WiFi settings, the HotSpot settings.", zoom),  # "hotspot": the model knows it
+        ("Zoom imports WebEx data.", frozenset()),  # a document about no company
+        ("A WebEx meeting can be imported.", frozenset()),
+        ("Our policy mentions LinkedIn.", zoom),  # a company in organisations.yml
+        ("LinkedIn again.", zoom),
+        ("Write to DataProtection.Officer@zoom.us or see SaaS terms.", zoom),  # an address,
+        ("DataProtection.Officer@zoom.us handles SaaS questions.", zoom),  # an acronym
+        ("Screens shared in SmartView once.", zoom)]  # one passage is not enough
+    terms = product_terms(twice, known_words={"hotspot"})
     assert terms == {"inmail": "LinkedIn"}
+    assert product_terms(twice)["hotspot"] == "Zoom"  # the model's words are what keep it out
     assert terms_in("if i close my account do my old inmails disappear too?", terms) == {
         "LinkedIn"}
     assert terms_in("is my INMAIL history kept", terms) == {"LinkedIn"}

@@ -321,13 +321,16 @@ def test_a_question_in_parts_takes_one_forward_pass_for_all_of_them(
     # are only tokenized, to pick their words' tokens out of the whole question's
     assert calls == [["does adobe own what i make and who can see my files",
                       "does own what i make and who can see my files"]]
-    assert tokenized == [["does own what i make", "who can see my files"]]
+    assert tokenized == [["does own what i make and who can see my files",
+                          "does own what i make", "who can see my files"]]
 
 
 def test_a_token_model_that_cannot_tokenize_alone_embeds_the_parts(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     class NoContentIds(FakeTokenEmbedder):
         content_ids = None  # type: ignore[assignment]
+
+    import faqbot.ranking as ranking
 
     embedder = NoContentIds()
     assert not isinstance(embedder, ContentTokenizer)
@@ -336,12 +339,37 @@ def test_a_token_model_that_cannot_tokenize_alone_embeds_the_parts(
     real = embedder.embed_with_tokens
     monkeypatch.setattr(embedder, "embed_with_tokens",
                         lambda texts: calls.append(list(texts)) or real(texts))
+    late: list[int] = []
+    real_maxsim = ranking.maxsim
+    monkeypatch.setattr(ranking, "maxsim", lambda query, groups, idf: late.append(
+        len(query.ids)) or real_maxsim(query, groups, idf))
     answer = engine.answer("does adobe own what i make and who can see my files")
     # the question and its parts, and those naming Adobe without the name, in one pass
     assert calls == [["does adobe own what i make and who can see my files",
                       "does adobe own what i make", "who can see my files",
                       "does own what i make and who can see my files", "does own what i make"]]
-    assert answer.hits
+    # each reads the tokens of its own words (without "adobe"): the whole question's, then
+    # each part's
+    own = [len(real([text])[1][0].ids) for text in (
+        "does own what i make and who can see my files", "does own what i make",
+        "who can see my files")]
+    assert late == own and own[0] == own[1] + own[2] and answer.hits
+
+
+def test_a_part_beyond_the_models_length_gets_a_vector_of_its_own(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    embedder = FakeTokenEmbedder()
+    engine = Engine(embedder=embedder, snapshot=_company_snapshot(tmp_path))
+    real_ids = embedder.content_ids
+    # the whole question as the model would cut it: without its last words
+    monkeypatch.setattr(embedder, "content_ids", lambda texts: [
+        real_ids([texts[0]])[0][:-2], *real_ids(texts[1:])])
+    calls: list[list[str]] = []
+    real = embedder.embed_with_tokens
+    monkeypatch.setattr(embedder, "embed_with_tokens",
+                        lambda texts: calls.append(list(texts)) or real(texts))
+    engine.answer("does adobe own what i make and who can see my files")
+    assert len(calls) == 1 and "who can see my files" in calls[0]
 
 
 def test_the_out_of_scope_examples_meet_the_question_without_the_subjects_names(
