@@ -133,12 +133,11 @@ class SentenceTransformerEmbedder:
             outputs = self._model.encode(texts, batch_size=self.batch_size, output_value=None,
                                          show_progress_bar=False)
         pooled = unit_rows(np.stack([o["sentence_embedding"].float().numpy() for o in outputs]))
-        content = self._content_ids()
         tokens = []
         for out in outputs:
             real = out["attention_mask"].bool().numpy()  # a batch is padded to its longest text
             ids = out["input_ids"].numpy()[real]
-            keep = content[np.minimum(ids, len(content) - 1)] & (ids < len(content))
+            keep = self._is_content(ids)
             vectors = unit_rows(out["token_embeddings"].float().numpy()[real][keep])
             tokens.append(TextTokens(vectors, ids[keep].astype(np.int32)))
         return np.ascontiguousarray(pooled), tokens
@@ -148,18 +147,20 @@ class SentenceTransformerEmbedder:
         model (under the same lock: a fast tokenizer must not be used from two threads)."""
         if not texts:
             return []
-        content = self._content_ids()
         # the library's own preprocessing (stripping, lower-casing, truncation), as in encode
         preprocess = getattr(self._model, "preprocess", None) or self._model.tokenize
         with self._lock:
             features = preprocess(texts)
-        out = []
-        for ids, mask in zip(features["input_ids"].numpy(),
-                             features["attention_mask"].numpy().astype(bool), strict=True):
-            ids = ids[mask].astype(np.int64)
-            ids = ids[ids < len(content)]
-            out.append(ids[content[ids]].astype(np.int32))
-        return out
+        return [ids[self._is_content(ids)].astype(np.int32)
+                for ids in (row[mask] for row, mask in zip(
+                    features["input_ids"].numpy(),
+                    features["attention_mask"].numpy().astype(bool), strict=True))]
+
+    def _is_content(self, ids: np.ndarray) -> np.ndarray:
+        """Per tokenizer id of a text: is it a content word piece (ids beyond the table
+        are not)."""
+        content = self._content_ids()
+        return content[np.minimum(ids, len(content) - 1)] & (ids < len(content))
 
     def _content_ids(self) -> np.ndarray:
         """Per tokenizer id: is it a content word piece (``faqbot.late.content_mask``)."""

@@ -152,8 +152,7 @@ def heading_of(raw: str, alone: bool, starts_paragraph: bool = False) -> Heading
         if _title_like(text):
             return Heading(6 + text.split()[0].rstrip(".").count(".") + 1, text,
                            inline.string[inline.end():])
-    run_in = _RUN_IN.match(stripped)
-    if run_in and starts_paragraph:
+    if starts_paragraph and (run_in := _RUN_IN.match(stripped)):
         label = inline_text(run_in.group(2)).strip().rstrip(".:").strip()
         if label and _title_like(label) and not _CLAUSE.match(label):
             # the label stays in the text too: a bold sentence read as a label loses nothing
