@@ -19,10 +19,10 @@ from tests.conftest import REPO
 pytestmark = pytest.mark.model
 
 REALDOCS = REPO.parent / "shared" / "data" / "realdocs"
-#: The level reached (in-scope correct 0.892, must-decline declined 1.000, not-covered
+#: The level reached (in-scope correct 0.900, must-decline declined 1.000, not-covered
 #: declined 0.667, wrongly declined 0.008 as measured with `faqbot eval`), less a small
 #: margin: one or two questions of slack for BLAS rounding, no more.
-MIN_CORRECT, MIN_MUST_DECLINE, MIN_NOT_COVERED, MAX_WRONGLY_DECLINED = 0.875, 0.95, 0.60, 0.03
+MIN_CORRECT, MIN_MUST_DECLINE, MIN_NOT_COVERED, MAX_WRONGLY_DECLINED = 0.88, 0.95, 0.60, 0.03
 
 
 def test_eval_gate_on_real_policies(real_embedder, tmp_path_factory: pytest.TempPathFactory) -> None:  # type: ignore[no-untyped-def]

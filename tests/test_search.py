@@ -408,3 +408,18 @@ def test_the_passage_closest_in_meaning_is_kept_among_the_three_shown() -> None:
     assert _closest_by_meaning_within(rows, fused, dense, 0)[0].tolist() == rows.tolist()
     near = np.array([0.1, 0.2, 0.3, 0.95, 0.5])  # row 3, second by score
     assert _closest_by_meaning_within(rows, fused, near, 3)[0].tolist() == rows.tolist()
+
+
+def test_the_closest_in_meaning_displaces_the_less_close_of_the_second_and_third() -> None:
+    from faqbot.ranking import _closest_by_meaning_within
+
+    rows = np.array([4, 3, 2, 1, 0])  # best first by the fused score
+    fused = np.array([2.0, 1.9, 1.8, 1.7, 1.6])
+    # row 3 (second) is less close in meaning than row 2 (third); row 4 (first) least of all
+    dense = np.array([0.9, 0.5, 0.4, 0.2, 0.1])
+    moved, scores = _closest_by_meaning_within(rows, fused, dense, 3)
+    assert moved.tolist() == [4, 2, 0, 3, 1]  # the first keeps its place
+    assert scores.tolist() == [2.0, 1.8, 1.6, 1.9, 1.7]
+    # behind a curated FAQ lift, the one at the third place gives way, whatever its cosine
+    curated, _ = _closest_by_meaning_within(rows, fused, dense, 3, curated=True)
+    assert curated.tolist() == [4, 3, 0, 2, 1]
