@@ -35,7 +35,7 @@ from bench.corpus import BUNDLED
 from faqbot.embedding import Embedder, TokenEmbedder
 from faqbot.index import HNSW_FROM, IndexStore, Snapshot, make_faiss_index, search_one_query
 from faqbot.memory import release_free_memory
-from faqbot.ranking import _faq_scores
+from faqbot.ranking import _faq_scores, word_query
 from faqbot.search import (
     Engine,
     RankingConfig,
@@ -161,7 +161,11 @@ def components(engine: Engine, questions: Sequence[str],
     """Time each step of an answer separately (the question vector given, so no encoding).
 
     Where the index has token vectors, ranking is timed again with the question's tokens
-    given too: the late-interaction rerank, which runs when no FAQ entry lends weight.
+    given too: the late-interaction rerank, which runs when no FAQ entry lends weight. The
+    model call is timed twice per question, as the floor makes it (the question alone, its
+    vector only) and as faqbot makes it (the question and, when it names a company the
+    documents are about, its words without the name, in one batch, with their tokens): the
+    difference is what reading the question without the names costs.
     """
     snapshot, config, embedder = engine.snapshot, engine.config, engine.embedder
     prepared = prepare(snapshot, embedder)
@@ -173,7 +177,8 @@ def components(engine: Engine, questions: Sequence[str],
     steps: dict[str, list[float]] = {name: [] for name in (
         "query_text (spelling, synonyms)", "bm25 keyword scores", "faiss passage search",
         "faq search", "rank without encoding", "rank without encoding, tokens given",
-        "shape answer")}
+        "shape answer", "encode: the question alone (as the floor)",
+        "encode: with its words without names, and tokens (as faqbot)")}
 
     def timed(name: str, call: Callable[[], Any]) -> Any:
         started = time.perf_counter()
@@ -197,6 +202,13 @@ def components(engine: Engine, questions: Sequence[str],
                   lambda q=question, v=vector, t=question_tokens:
                   rank(snapshot, embedder, q, config, query_vector=v, query_tokens=t))
         timed("shape answer", lambda r=ranked: shape_answer(snapshot, r, config, 3))
+        timed("encode: the question alone (as the floor)",
+              lambda q=question: embedder.embed([q]))
+        if isinstance(embedder, TokenEmbedder) and snapshot.tokens is not None:
+            words = word_query(snapshot, embedder, question, query)
+            texts = [query] if words == query else [query, words]
+            timed("encode: with its words without names, and tokens (as faqbot)",
+                  lambda t=texts: embedder.embed_with_tokens(t))
     return {name: summary_ms(values) for name, values in steps.items() if values}
 
 

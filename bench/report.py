@@ -165,7 +165,8 @@ def _latency(lat: dict[str, Any]) -> list[str]:
                      "vectors from cache", "embedded now", "index load s",
                      "prepare s (BM25, speller)", "RSS of index+prepared MB",
                      "other index built here, s"], rows)
-    lines += ["", "Where an answer's time goes, per step (question vector given; ms):", ""]
+    lines += ["", "Where an answer's time goes, per step (ms; the question vector given, "
+              "but for the two model calls):", ""]
     names = list(dict.fromkeys(n for s in lat["sizes"] for n in s["components"]))
     rows = [[name, *(f"{s['components'][name]['median']:.2f} / "
                      f"{s['components'][name]['p95']:.2f}" if name in s["components"]

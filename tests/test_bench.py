@@ -41,6 +41,7 @@ def test_python_m_bench_runs_every_section_with_a_fake_model(tmp_path: Path) -> 
             assert size[name]["answer"]["n"] == 6 and size[name]["floor"]["n"] == 6
         assert 0.0 <= size["hnsw"]["recall_at_10"] <= 1.0
         assert "bm25 keyword scores" in size["components"]
+        assert size["components"]["encode: the question alone (as the floor)"]["n"] == 6
     assert latency["sizes"][-1]["profile"]
     assert latency["switch"]["current_hnsw_from"] > 0
 
