@@ -32,10 +32,10 @@ from bench.common import (
     summary_ms,
 )
 from bench.corpus import BUNDLED
-from faqbot.embedding import Embedder, TokenEmbedder
+from faqbot.embedding import Embedder
 from faqbot.index import HNSW_FROM, IndexStore, Snapshot, make_faiss_index, search_one_query
 from faqbot.memory import release_free_memory
-from faqbot.ranking import _faq_scores, word_query
+from faqbot.ranking import _faq_scores, embedder_with_tokens, word_query
 from faqbot.search import (
     Engine,
     RankingConfig,
@@ -170,9 +170,10 @@ def components(engine: Engine, questions: Sequence[str],
     snapshot, config, embedder = engine.snapshot, engine.config, engine.embedder
     prepared = prepare(snapshot, embedder)
     tokens: list[Any] = [None] * len(questions)
-    if isinstance(embedder, TokenEmbedder) and snapshot.tokens is not None:
-        _, found = embedder.embed_with_tokens([query_text(snapshot, q, config, embedder)
-                                               for q in questions])
+    with_tokens = embedder_with_tokens(snapshot, embedder, config)  # as the engine decides
+    if with_tokens is not None:
+        _, found = with_tokens.embed_with_tokens([query_text(snapshot, q, config, embedder)
+                                                  for q in questions])
         tokens = list(found)
     steps: dict[str, list[float]] = {name: [] for name in (
         "query_text (spelling, synonyms)", "bm25 keyword scores", "faiss passage search",
@@ -204,11 +205,11 @@ def components(engine: Engine, questions: Sequence[str],
         timed("shape answer", lambda r=ranked: shape_answer(snapshot, r, config, 3))
         timed("encode: the question alone (as the floor)",
               lambda q=question: embedder.embed([q]))
-        if isinstance(embedder, TokenEmbedder) and snapshot.tokens is not None:
+        if with_tokens is not None:
             words = word_query(snapshot, embedder, question, query)
             texts = [query] if words == query else [query, words]
             timed("encode: with its words without names, and tokens (as faqbot)",
-                  lambda t=texts: embedder.embed_with_tokens(t))
+                  lambda t=texts, m=with_tokens: m.embed_with_tokens(t))
     return {name: summary_ms(values) for name, values in steps.items() if values}
 
 

@@ -247,21 +247,19 @@ def _closest_by_meaning_within(rows: np.ndarray, fused: np.ndarray, dense: np.nd
     """``rows`` (best first) with the best-cosine candidate moved up to ``place`` (1-based)
     when it ranks lower; it keeps its own score.
 
-    It takes a place among the first ``place`` from one of them. When an FAQ entry lent
-    weight (``curated``) that is the one at ``place``: the curated order stands. Otherwise
-    it is the least close in meaning of those after the first, which goes to the place right
-    after it: word matching and late interaction lifted them all, and the one they lifted
-    with the least support from meaning gives way (the first keeps its place).
+    One of the first ``place`` gives way and goes right after it. When an FAQ entry lent
+    weight (``curated``) that is the one at ``place``: the curated order stands. Otherwise it
+    is the least close in meaning of those after the first: word matching and late
+    interaction lifted them all, and the one lifted with the least support from meaning goes.
     """
     if place <= 0 or len(rows) <= place:
         return rows, fused
     best = int(np.argmax(dense[rows]))
     if best < place:
         return rows, fused
-    if curated or place < 2:
-        order = np.insert(np.delete(np.arange(len(rows)), best), place - 1, best)
-        return rows[order], fused[order]
-    out = 1 + int(np.argmin(dense[rows[1:place]]))  # the first minimum on a tie
+    out = place - 1
+    if not curated and place > 1:
+        out = 1 + int(np.argmin(dense[rows[1:place]]))  # the first minimum on a tie
     kept = [i for i in range(place) if i != out]
     rest = [i for i in range(place, len(rows)) if i != best]
     order = np.array([*kept, best, out, *rest])
